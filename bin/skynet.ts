@@ -1,0 +1,182 @@
+import { parseArgs } from 'node:util';
+import { loadConfig, ConfigError } from '../config/load.ts';
+import type { Config } from '../config/schema.ts';
+import { ensureDatabase, migrate } from '../core/db/migrate.ts';
+import { createPool, unreachableMessage } from '../core/db/pool.ts';
+import { ensureFirstAdmin } from '../core/identity/bootstrap.ts';
+import { ROLES, type Role } from '../core/identity/types.ts';
+import { createLogger } from '../core/log.ts';
+import { createPlatform, StartupError, type Platform } from '../core/platform.ts';
+import { startConsole } from '../console/server/main.ts';
+import { ensureWebBuilt } from '../console/server/web.ts';
+import { startGateway } from '../gateway/main.ts';
+import { startWorkers } from '../workers/main.ts';
+import { startDemo } from './demo.ts';
+import { createShutdown } from './shutdown.ts';
+
+const USAGE = `skynet — video surveillance management platform
+
+usage: skynet <command> [options]
+
+  up                  migrate, then run gateway + workers + console on this node
+                      (with no site configured: the demo site and simulated cameras)
+  gateway             run a gateway node (devices, health, ONVIF, media)
+  workers             run the job workers
+  console             run the console (API + web app)
+  migrate             create the database if missing and apply migrations
+  simulate            run simulated ONVIF/RTSP cameras
+                        --cameras N (default 4)  --base-port P (default 18000)  --host H
+  user add NAME       add a user
+                        --roles admin,monitor (required)  --password P (or SKYNET_NEW_PASSWORD;
+                        generated and printed when absent)  --display-name "…"
+
+Configuration: environment variables SKYNET_* and an optional skynet.yaml (see README).`;
+
+const log = createLogger();
+
+async function migrateDatabase(config: Config): Promise<void> {
+  try {
+    const created = await ensureDatabase(config.database.url);
+    if (created) log.info({ database: new URL(config.database.url).pathname.slice(1) }, 'created the database');
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ECONNREFUSED' || (err as { code?: string }).code === 'ENOTFOUND' || (err as Error).message.includes('timeout')) {
+      throw new StartupError(unreachableMessage(config.database.url, err));
+    }
+    throw err;
+  }
+  const pool = createPool(config.database.url, 2);
+  try {
+    const applied = await migrate(pool);
+    for (const m of applied) log.info({ migration: m.name }, 'applied migration');
+  } finally {
+    await pool.end();
+  }
+}
+
+async function platformFor(config: Config): Promise<Platform> {
+  return createPlatform(config, log);
+}
+
+function printBanner(config: Config, admin: Awaited<ReturnType<typeof ensureFirstAdmin>>, demo: { cameras: number } | null): void {
+  const consoleUrl = `http://127.0.0.1:${config.console.port}`;
+  const lines = [
+    '',
+    `  Skynet is running — ${config.site.name}`,
+    `  Console:   ${consoleUrl}/            (API docs: ${consoleUrl}/docs)`,
+    `  Gateway:   ${config.gateway.publicUrl ?? `http://127.0.0.1:${config.gateway.port}`}`,
+  ];
+  if (admin.created) {
+    lines.push(`  Login:     ${admin.username} / ${admin.generated ? admin.password : '(the password in SKYNET_ADMIN_PASSWORD)'}`);
+    if (admin.file) lines.push(`             (also saved in ${admin.file}; change it after the first login)`);
+  } else lines.push('  Login:     with your existing account (first admin: user "admin")');
+  if (demo) lines.push(`  Demo site: ${demo.cameras} simulated cameras live; the rest of the registry is offline on purpose`);
+  lines.push('  Stop:      Ctrl-C', '');
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (!command || command === 'help' || command === '--help' || command === '-h') {
+    process.stdout.write(USAGE + '\n');
+    return;
+  }
+  const config = loadConfig();
+  const shutdown = createShutdown(log);
+
+  switch (command) {
+    case 'migrate': {
+      await migrateDatabase(config);
+      log.info('database is up to date');
+      return;
+    }
+    case 'up': {
+      await migrateDatabase(config);
+      const platform = await platformFor(config);
+      shutdown.add('platform', () => platform.close());
+      const admin = await ensureFirstAdmin(platform.identity, { password: config.admin.password, dataDir: config.dataDir });
+      const demo = await startDemo(platform);
+      if (demo) shutdown.add('simulator', () => demo.close());
+      await ensureWebBuilt(log);
+      const gateway = await startGateway(platform);
+      shutdown.add('gateway', () => gateway.close());
+      const workers = await startWorkers(platform);
+      shutdown.add('workers', () => workers.close());
+      const consoleApp = await startConsole(platform);
+      shutdown.add('console', () => consoleApp.close());
+      printBanner(config, admin, demo ? { cameras: demo.cameras } : null);
+      return;
+    }
+    case 'gateway': {
+      const platform = await platformFor(config);
+      shutdown.add('platform', () => platform.close());
+      const gateway = await startGateway(platform);
+      shutdown.add('gateway', () => gateway.close());
+      return;
+    }
+    case 'workers': {
+      const platform = await platformFor(config);
+      shutdown.add('platform', () => platform.close());
+      const workers = await startWorkers(platform);
+      shutdown.add('workers', () => workers.close());
+      return;
+    }
+    case 'console': {
+      const platform = await platformFor(config);
+      shutdown.add('platform', () => platform.close());
+      const admin = await ensureFirstAdmin(platform.identity, { password: config.admin.password, dataDir: config.dataDir });
+      if (admin.created) printBanner(config, admin, null);
+      await ensureWebBuilt(log);
+      const app = await startConsole(platform);
+      shutdown.add('console', () => app.close());
+      return;
+    }
+    case 'simulate': {
+      const { values } = parseArgs({ args: rest, options: { cameras: { type: 'string', default: '4' }, 'base-port': { type: 'string' }, host: { type: 'string' } } });
+      const cameras = Number(values.cameras);
+      if (!Number.isInteger(cameras) || cameras < 1 || cameras > 256) throw new StartupError(`--cameras must be an integer from 1 to 256 (got "${values.cameras}")`);
+      const basePort = values['base-port'] !== undefined ? Number(values['base-port']) : config.simulator.basePort;
+      if (!Number.isInteger(basePort) || basePort < 1024 || basePort + cameras * 2 > 65535) throw new StartupError(`--base-port must be an integer from 1024 leaving room for 2 ports per camera (got "${values['base-port']}")`);
+      const { startSimulator } = await import('../gateway/simulator/simulator.ts');
+      const sim = await startSimulator({ cameras, basePort, host: values.host ?? config.simulator.host, discovery: true });
+      shutdown.add('simulator', () => sim.close());
+      for (const cam of sim.cameras) {
+        process.stdout.write(`${cam.spec.id}  ${cam.spec.name}  onvif=${cam.onvifUri()}  rtsp=${cam.rtspUri('main')}  user=${cam.spec.username} password=${cam.spec.password}${cam.spec.ptz ? '  PTZ' : ''}\n`);
+      }
+      process.stdout.write(`WS-Discovery: multicast 239.255.255.250:3702${sim.discoveryPort ? `, unicast udp port ${sim.discoveryPort}` : ''}. Ctrl-C stops.\n`);
+      return;
+    }
+    case 'user': {
+      const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { roles: { type: 'string' }, password: { type: 'string' }, 'display-name': { type: 'string' } } });
+      if (positionals[0] !== 'add' || !positionals[1]) throw new StartupError('usage: skynet user add NAME --roles admin,monitor [--password P] [--display-name N]');
+      const roles = (values.roles ?? '').split(',').map((r) => r.trim()).filter(Boolean) as Role[];
+      const bad = roles.find((r) => !ROLES.includes(r));
+      if (!roles.length || bad) throw new StartupError(`--roles must list some of ${ROLES.join(', ')}${bad ? ` (got "${bad}")` : ''}`);
+      const generated = !values.password && !process.env.SKYNET_NEW_PASSWORD;
+      const password = values.password ?? process.env.SKYNET_NEW_PASSWORD ?? (await import('node:crypto')).randomBytes(12).toString('base64url');
+      const platform = await platformFor(config);
+      try {
+        const user = await platform.identity.createUser({ username: positionals[1], password, roles, displayName: values['display-name'] });
+        await platform.audit.record({ actor: { kind: 'system', userId: null, username: 'cli' }, action: 'user.create', targetType: 'user', targetId: user.id, details: { username: user.username, roles } });
+        process.stdout.write(`created user ${user.username} (${roles.join(', ')})${generated ? ` with password ${password}` : ''}\n`);
+      } catch (err) {
+        const e = err as { field?: string; message: string; statusCode?: number };
+        if (e.statusCode) throw new StartupError(`${e.field ? `--${e.field === 'username' ? 'NAME' : e.field}: ` : ''}${e.message}`);
+        throw err;
+      } finally {
+        await platform.close();
+      }
+      return;
+    }
+    default:
+      throw new StartupError(`unknown command "${command}"\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof StartupError) {
+    process.stderr.write(`skynet: ${err.message}\n`);
+  } else {
+    process.stderr.write(`skynet: ${(err as Error).stack ?? String(err)}\n`);
+  }
+  process.exit(1);
+});

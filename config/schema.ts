@@ -1,0 +1,97 @@
+import { Type, type Static } from 'typebox';
+
+/**
+ * The whole configuration, one validated object. Every field says in its
+ * `description` what form it expects: that text is what a refusal prints.
+ */
+const Port = (d: number) => Type.Integer({ minimum: 0, maximum: 65535, default: d, description: 'a TCP port, an integer from 1 to 65535 (0: any free port)' });
+const Seconds = (d: number, min = 1) => Type.Integer({ minimum: min, maximum: 86_400, default: d, description: `a whole number of seconds from ${min} to 86400` });
+
+export const ConfigSchema = Type.Object({
+  site: Type.Object({
+    name: Type.String({ minLength: 1, default: '城关县公安局视频监控平台', description: 'a non-empty name' }),
+    timezone: Type.String({ minLength: 1, default: 'Asia/Shanghai', description: 'an IANA time zone such as Asia/Shanghai' }),
+    locale: Type.Union([Type.Literal('zh-CN'), Type.Literal('en')], { default: 'zh-CN', description: 'zh-CN or en' }),
+  }, { default: {} }),
+  dataDir: Type.String({ minLength: 1, default: './data', description: 'a directory path (media, keys)' }),
+  database: Type.Object({
+    url: Type.String({ pattern: '^postgres(ql)?://', default: 'postgres://postgres@127.0.0.1:5432/skynet', description: 'a postgres:// connection URL' }),
+    poolSize: Type.Integer({ minimum: 1, maximum: 200, default: 10, description: 'an integer from 1 to 200' }),
+  }, { default: {} }),
+  redis: Type.Object({
+    url: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379', description: 'a redis:// URL' }),
+    prefix: Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,64}$', default: 'skynet:', description: 'letters, digits and _.:- (1–64 characters)' }),
+  }, { default: {} }),
+  console: Type.Object({
+    host: Type.String({ minLength: 1, default: '0.0.0.0', description: 'an address to listen on' }),
+    port: Port(8080),
+    sessionHours: Type.Integer({ minimum: 1, maximum: 720, default: 12, description: 'hours from 1 to 720' }),
+    secureCookies: Type.Boolean({ default: false, description: 'true or false (true behind HTTPS)' }),
+    loginAttemptsPerMinute: Type.Integer({ minimum: 1, maximum: 1000, default: 5, description: 'an integer from 1 to 1000' }),
+  }, { default: {} }),
+  gateway: Type.Object({
+    host: Type.String({ minLength: 1, default: '0.0.0.0', description: 'an address to listen on' }),
+    port: Port(8090),
+    /** Defaults to http://127.0.0.1:<port>; set it to the address browsers reach this node at. */
+    publicUrl: Type.Optional(Type.String({ pattern: '^https?://', description: 'the http(s):// URL browsers use to reach this gateway' })),
+    /** Defaults to http://127.0.0.1:<port>; the address console processes reach this node at. */
+    internalUrl: Type.Optional(Type.String({ pattern: '^https?://', description: 'the http(s):// URL the console uses to reach this gateway' })),
+    nodeId: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', default: 'gw-1', description: 'letters, digits and _.- (1–64 characters)' }),
+    maxSessions: Type.Integer({ minimum: 1, maximum: 2000, default: 64, description: 'an integer from 1 to 2000' }),
+    leaseSeconds: Seconds(30, 5),
+  }, { default: {} }),
+  health: Type.Object({
+    intervalSeconds: Seconds(60, 5),
+    concurrency: Type.Integer({ minimum: 1, maximum: 1000, default: 128, description: 'an integer from 1 to 1000' }),
+    timeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 3000, description: 'milliseconds from 100 to 60000' }),
+  }, { default: {} }),
+  secrets: Type.Object({
+    key: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9+/]{43}=$', description: '32 bytes in base64 (openssl rand -base64 32)' })),
+    serviceToken: Type.Optional(Type.String({ minLength: 32, description: 'a random string of at least 32 characters' })),
+  }, { default: {} }),
+  admin: Type.Object({
+    password: Type.Optional(Type.String({ minLength: 8, description: 'at least 8 characters' })),
+  }, { default: {} }),
+  demo: Type.Union([Type.Literal('auto'), Type.Boolean()], { default: 'auto', description: 'auto, true or false' }),
+  simulator: Type.Object({
+    host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'an address to listen on' }),
+    basePort: Port(18000),
+    liveCameras: Type.Integer({ minimum: 0, maximum: 64, default: 4, description: 'an integer from 0 to 64' }),
+  }, { default: {} }),
+});
+
+export type Config = Static<typeof ConfigSchema>;
+
+/** Environment variables and the path each one sets. */
+export const ENV_MAP: Record<string, string> = {
+  SKYNET_SITE_NAME: 'site.name',
+  SKYNET_TIMEZONE: 'site.timezone',
+  SKYNET_LOCALE: 'site.locale',
+  SKYNET_DATA_DIR: 'dataDir',
+  SKYNET_DATABASE_URL: 'database.url',
+  SKYNET_DATABASE_POOL: 'database.poolSize',
+  SKYNET_REDIS_URL: 'redis.url',
+  SKYNET_REDIS_PREFIX: 'redis.prefix',
+  SKYNET_CONSOLE_HOST: 'console.host',
+  SKYNET_CONSOLE_PORT: 'console.port',
+  SKYNET_SESSION_HOURS: 'console.sessionHours',
+  SKYNET_SECURE_COOKIES: 'console.secureCookies',
+  SKYNET_LOGIN_ATTEMPTS_PER_MINUTE: 'console.loginAttemptsPerMinute',
+  SKYNET_GATEWAY_HOST: 'gateway.host',
+  SKYNET_GATEWAY_PORT: 'gateway.port',
+  SKYNET_GATEWAY_PUBLIC_URL: 'gateway.publicUrl',
+  SKYNET_GATEWAY_INTERNAL_URL: 'gateway.internalUrl',
+  SKYNET_GATEWAY_NODE_ID: 'gateway.nodeId',
+  SKYNET_GATEWAY_MAX_SESSIONS: 'gateway.maxSessions',
+  SKYNET_GATEWAY_LEASE_SECONDS: 'gateway.leaseSeconds',
+  SKYNET_HEALTH_INTERVAL_SECONDS: 'health.intervalSeconds',
+  SKYNET_HEALTH_CONCURRENCY: 'health.concurrency',
+  SKYNET_HEALTH_TIMEOUT_MS: 'health.timeoutMs',
+  SKYNET_SECRET_KEY: 'secrets.key',
+  SKYNET_SERVICE_TOKEN: 'secrets.serviceToken',
+  SKYNET_ADMIN_PASSWORD: 'admin.password',
+  SKYNET_DEMO: 'demo',
+  SKYNET_SIMULATOR_HOST: 'simulator.host',
+  SKYNET_SIMULATOR_BASE_PORT: 'simulator.basePort',
+  SKYNET_SIMULATOR_LIVE_CAMERAS: 'simulator.liveCameras',
+};

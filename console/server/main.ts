@@ -1,0 +1,61 @@
+import helmet from '@fastify/helmet';
+import { createApp, type App } from '../../core/http/app.ts';
+import { healthRoute } from '../../core/http/health.ts';
+import { identityGuard } from '../../core/identity/guard.ts';
+import { identityRoutes } from '../../core/identity/routes.ts';
+import { auditRoutes } from '../../core/audit/routes.ts';
+import type { Platform } from '../../core/platform.ts';
+import { createDeviceRepository } from '../../gateway/devices/repository.ts';
+import { deviceRoutes } from '../../gateway/devices/routes.ts';
+import { createDeviceService } from '../../gateway/devices/service.ts';
+import { createGatewayClient } from '../../gateway/nodes/client.ts';
+import { createNodeRepository } from '../../gateway/nodes/repository.ts';
+import { onvifUserRoutes } from '../../gateway/onvif/routes.ts';
+import { webApp } from './web.ts';
+
+/**
+ * The console process: the one origin people talk to. Login, the user API
+ * (identity, audit, the device registry, PTZ through the gateway) and the web app.
+ */
+export async function buildConsole(platform: Platform): Promise<App> {
+  const { config, pool, redis, identity, audit, keys } = platform;
+  const app = await createApp({ logger: platform.log.child({ process: 'console' }), title: 'Skynet console API', openapi: true, bodyLimit: 8 * 1024 * 1024 });
+  let ready = false;
+  app.addHook('onReady', async () => { ready = true; });
+
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        defaultSrc: ["'self'"],
+        scriptSrc: ["'self'"],
+        styleSrc: ["'self'", "'unsafe-inline'"],
+        imgSrc: ["'self'", 'data:', 'blob:'],
+        mediaSrc: ["'self'", 'blob:'],
+        connectSrc: ["'self'", 'ws:', 'wss:', config.gateway.publicUrl ?? `http://127.0.0.1:${config.gateway.port}`],
+        workerSrc: ["'self'", 'blob:'],
+        upgradeInsecureRequests: null,
+      },
+    },
+    strictTransportSecurity: config.console.secureCookies,
+  });
+  await app.register(identityGuard, { identity });
+  await app.register(healthRoute, { process: 'console', timezone: config.site.timezone, siteName: config.site.name, pool, redis, ready: () => ready });
+  await app.register(identityRoutes, {
+    identity, audit, redis, redisPrefix: config.redis.prefix,
+    secureCookies: config.console.secureCookies, loginAttemptsPerMinute: config.console.loginAttemptsPerMinute,
+  });
+  await app.register(auditRoutes, { audit });
+
+  const devices = createDeviceService({ repo: createDeviceRepository(pool), boxKey: keys.box });
+  const gateway = createGatewayClient({ nodes: createNodeRepository(pool), serviceToken: keys.serviceToken, leaseSeconds: config.gateway.leaseSeconds });
+  await app.register(deviceRoutes, { devices, audit, timezone: config.site.timezone });
+  await app.register(onvifUserRoutes, { gateway, devices, audit });
+  await app.register(webApp);
+  return app;
+}
+
+export async function startConsole(platform: Platform): Promise<App> {
+  const app = await buildConsole(platform);
+  await app.listen({ host: platform.config.console.host, port: platform.config.console.port });
+  return app;
+}

@@ -1,0 +1,104 @@
+import { hash, verify } from '@node-rs/argon2';
+import { randomToken, safeEqual, sha256 } from '../crypto.ts';
+import { badRequest, conflict, isUniqueViolation, notFound, unauthorized } from '../http/errors.ts';
+import type { IdentityRepository } from './repository.ts';
+import { ROLES, type Principal, type Role, type User } from './types.ts';
+
+// argon2id, OWASP's second recommended setting (19 MiB, t=2, p=1).
+const ARGON2 = { algorithm: 2, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+const API_TOKEN_PREFIX = 'skt_';
+
+export interface IdentityDeps {
+  repo: IdentityRepository;
+  sessionHours: number;
+  serviceToken: string;
+}
+
+export interface NewUser { username: string; password: string; displayName?: string; roles: Role[]; locale?: 'zh-CN' | 'en' }
+
+export function createIdentityService({ repo, sessionHours, serviceToken }: IdentityDeps) {
+  // Verified against when the user does not exist, so both paths take the same time.
+  const dummyHash = hash('skynet-timing-equaliser', ARGON2);
+
+  function checkPassword(password: string): void {
+    if (password.length < 8) throw badRequest('password must have at least 8 characters', 'password');
+    if (password.length > 256) throw badRequest('password must have at most 256 characters', 'password');
+  }
+
+  return {
+    async createUser(input: NewUser): Promise<User> {
+      if (!/^[A-Za-z0-9_.@-]{2,64}$/.test(input.username)) throw badRequest('username must be 2–64 letters, digits or _.@-', 'username');
+      checkPassword(input.password);
+      if (!input.roles.length || input.roles.some((r) => !ROLES.includes(r))) throw badRequest(`roles must be some of ${ROLES.join(', ')}`, 'roles');
+      try {
+        return await repo.insertUser({
+          username: input.username, displayName: input.displayName ?? input.username,
+          passwordHash: await hash(input.password, ARGON2), roles: input.roles, locale: input.locale ?? 'zh-CN',
+        });
+      } catch (err) {
+        if (isUniqueViolation(err)) throw conflict(`user ${input.username} already exists`, 'username');
+        throw err;
+      }
+    },
+
+    async updateUser(id: string, patch: { displayName?: string; password?: string; roles?: Role[]; locale?: 'zh-CN' | 'en'; disabled?: boolean }): Promise<User> {
+      if (patch.password !== undefined) checkPassword(patch.password);
+      const user = await repo.updateUser(id, {
+        ...patch, passwordHash: patch.password !== undefined ? await hash(patch.password, ARGON2) : undefined,
+      });
+      if (!user) throw notFound('user');
+      return user;
+    },
+
+    listUsers: () => repo.listUsers(),
+    countUsers: () => repo.countUsers(),
+
+    /** A wrong user and a wrong password answer the same, in the same time. */
+    async login(username: string, password: string, meta: { ip: string | null; userAgent: string | null }): Promise<{ token: string; user: User; expiresAt: Date }> {
+      const found = await repo.findUserForLogin(username);
+      const ok = found && !found.disabled
+        ? await verify(found.passwordHash, password).catch(() => false)
+        : (await verify(await dummyHash, password).catch(() => false), false);
+      if (!ok || !found) throw unauthorized('Wrong username or password');
+      const token = randomToken();
+      const expiresAt = new Date(Date.now() + sessionHours * 3600_000);
+      await repo.insertSession({ tokenHash: sha256(token), userId: found.id, expiresAt, ...meta });
+      await repo.touchLogin(found.id);
+      const { passwordHash: _omit, ...user } = found;
+      return { token, user, expiresAt };
+    },
+
+    logout: (token: string) => repo.deleteSession(sha256(token)),
+
+    async issueApiToken(userId: string, name: string, days: number | null): Promise<{ id: string; token: string }> {
+      const token = API_TOKEN_PREFIX + randomToken();
+      const expiresAt = days ? new Date(Date.now() + days * 86_400_000) : null;
+      const { id } = await repo.insertApiToken({ userId, name, tokenHash: sha256(token), expiresAt });
+      return { id, token };
+    },
+
+    listApiTokens: (userId: string) => repo.listApiTokens(userId),
+    revokeApiToken: (userId: string, id: string) => repo.revokeApiToken(userId, id),
+
+    /** Resolve a session cookie or a bearer credential (API token or service token). */
+    async authenticate(cred: { cookie?: string; bearer?: string }): Promise<Principal | null> {
+      if (cred.bearer) {
+        if (safeEqual(cred.bearer, serviceToken)) return { kind: 'service', userId: null, username: 'service', roles: [] };
+        if (cred.bearer.startsWith(API_TOKEN_PREFIX)) {
+          const user = await repo.userByApiToken(sha256(cred.bearer));
+          return user ? { kind: 'api', userId: user.id, username: user.username, roles: user.roles } : null;
+        }
+        return null;
+      }
+      if (cred.cookie) {
+        const user = await repo.userBySession(sha256(cred.cookie));
+        return user ? { kind: 'user', userId: user.id, username: user.username, roles: user.roles } : null;
+      }
+      return null;
+    },
+
+    getUser: (id: string) => repo.getUser(id),
+  };
+}
+
+export type IdentityService = ReturnType<typeof createIdentityService>;

@@ -1,0 +1,33 @@
+import pino, { type Logger, type LoggerOptions } from 'pino';
+
+/**
+ * One logger for every process. Secrets never reach a line: the paths below are
+ * censored wherever they appear, and `scrubUrl` removes credentials from URLs
+ * before they are logged (ffmpeg command lines, camera URIs, error messages).
+ */
+export const REDACT_PATHS = [
+  'password', '*.password', '*.*.password',
+  'passwordEnc', '*.passwordEnc',
+  'token', '*.token', 'apiToken', '*.apiToken',
+  'secret', '*.secret', '*.secretKey', 'secretKey',
+  'req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]',
+  'headers.authorization', 'headers.cookie',
+];
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  return pino({
+    level: process.env.SKYNET_LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info'),
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    ...options,
+  });
+}
+
+/** Remove user:password from every URL in a string, and password-like query values. */
+export function scrubUrl(text: string): string {
+  return text
+    .replace(/([a-z][a-z0-9+.-]*:\/\/)([^/@\s:]+)(:[^/@\s]*)?@/gi, '$1***:***@')
+    .replace(/([?&](?:password|pass|pwd|token|key|secret)=)[^&\s"']*/gi, '$1***');
+}
+
+export const log = createLogger();
+export type { Logger };

@@ -1,0 +1,149 @@
+export const DEVICE_KINDS = ['camera', 'checkpoint', 'mobile'] as const;
+export const CAMERA_TYPES = ['fixed', 'ptz', 'face'] as const;
+export const DEVICE_STATES = ['unknown', 'online', 'offline', 'degraded'] as const;
+export const RECORDING_MODES = ['none', 'continuous', 'event'] as const;
+
+export type DeviceKind = (typeof DEVICE_KINDS)[number];
+export type CameraType = (typeof CAMERA_TYPES)[number];
+export type DeviceState = (typeof DEVICE_STATES)[number];
+export type RecordingMode = (typeof RECORDING_MODES)[number];
+
+export interface StreamProfile {
+  token: string;
+  name: string;
+  encoding: string;
+  width: number;
+  height: number;
+  fps?: number;
+  rtspUri?: string;
+  snapshotUri?: string;
+}
+
+export interface DeviceStatus {
+  state: DeviceState;
+  reason: string | null;
+  lastSeenAt: Date | null;
+  checkedAt: Date | null;
+}
+
+/** A device as the API shows it: never a password. */
+export interface Device {
+  id: string;
+  kind: DeviceKind;
+  cameraType: CameraType | null;
+  name: string;
+  code: string | null;
+  siteId: string | null;
+  siteName: string | null;
+  address: string | null;
+  location: { lat: number; lon: number; heading: number | null } | null;
+  tags: string[];
+  onvif: { host: string; port: number; username: string | null; hasPassword: boolean } | null;
+  streams: { main: string | null; sub: string | null; snapshot: string | null };
+  profiles: StreamProfile[];
+  vendor: string | null;
+  model: string | null;
+  serial: string | null;
+  firmware: string | null;
+  ptz: boolean;
+  recording: { mode: RecordingMode; retentionDays: number };
+  streamKey: string | null;
+  enabled: boolean;
+  status: DeviceStatus;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** What a person may set. Absent fields keep their value on update. */
+export interface DeviceInput {
+  kind?: DeviceKind;
+  cameraType?: CameraType | null;
+  name?: string;
+  code?: string | null;
+  siteId?: string | null;
+  address?: string | null;
+  location?: { lat: number; lon: number; heading?: number | null } | null;
+  tags?: string[];
+  onvif?: { host: string; port?: number; username?: string | null; password?: string | null } | null;
+  streams?: { main?: string | null; sub?: string | null; snapshot?: string | null };
+  profiles?: StreamProfile[];
+  vendor?: string | null;
+  model?: string | null;
+  serial?: string | null;
+  firmware?: string | null;
+  ptz?: boolean;
+  recording?: { mode?: RecordingMode; retentionDays?: number };
+  enabled?: boolean;
+}
+
+/** The columns a write sets, after validation (password already sealed). */
+export interface DeviceRecord {
+  kind: DeviceKind;
+  cameraType: CameraType | null;
+  name: string;
+  code: string | null;
+  siteId: string | null;
+  address: string | null;
+  lat: number | null;
+  lon: number | null;
+  heading: number | null;
+  tags: string[];
+  onvifHost: string | null;
+  onvifPort: number | null;
+  username: string | null;
+  passwordEnc: Buffer | null;
+  rtspMain: string | null;
+  rtspSub: string | null;
+  snapshotUri: string | null;
+  profiles: StreamProfile[];
+  vendor: string | null;
+  model: string | null;
+  serial: string | null;
+  firmware: string | null;
+  ptz: boolean;
+  recordingMode: RecordingMode;
+  retentionDays: number;
+  streamKey: string | null;
+  enabled: boolean;
+}
+
+export interface DeviceFilter {
+  q?: string;
+  kind?: DeviceKind;
+  cameraType?: CameraType;
+  siteId?: string;
+  status?: DeviceState;
+  tag?: string;
+  enabled?: boolean;
+  ids?: string[];
+}
+
+export type DeviceSort = 'name' | 'code' | 'status' | 'updatedAt';
+
+export interface Site {
+  id: string;
+  code: string;
+  name: string;
+  kind: 'platform' | 'area' | 'station';
+  parentId: string | null;
+  lat: number | null;
+  lon: number | null;
+}
+
+/** How the gateway connects to a device: decrypted only inside the gateway process. */
+export interface DeviceConnection {
+  id: string;
+  kind: DeviceKind;
+  name: string;
+  onvifHost: string | null;
+  onvifPort: number | null;
+  username: string | null;
+  password: string | null;
+  rtspMain: string | null;
+  rtspSub: string | null;
+  snapshotUri: string | null;
+  ptz: boolean;
+  enabled: boolean;
+  recordingMode: RecordingMode;
+  streamKey: string | null;
+}

@@ -1,0 +1,45 @@
+import { HttpError, unavailable } from '../../core/http/errors.ts';
+import type { NodeRepository } from './repository.ts';
+
+/**
+ * The console's way to a gateway node: find the node holding a device from the
+ * lease table and call its internal API with the service token. Errors come
+ * back in the API's own shape, with the gateway's status.
+ */
+export function createGatewayClient(deps: { nodes: NodeRepository; serviceToken: string; leaseSeconds: number; timeoutMs?: number }) {
+  async function call<T>(baseUrl: string, method: string, path: string, body?: unknown, timeoutMs = deps.timeoutMs ?? 15_000): Promise<T> {
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, baseUrl), {
+        method,
+        headers: { authorization: `Bearer ${deps.serviceToken}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        body: body !== undefined ? JSON.stringify(body) : undefined,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      const reason = (err as Error).name === 'TimeoutError' ? 'did not answer in time' : 'is unreachable';
+      throw unavailable(`gateway node ${reason}`);
+    }
+    if (res.status === 204) return undefined as T;
+    const data = await res.json().catch(() => ({})) as { error?: string; message?: string; field?: string };
+    if (!res.ok) throw new HttpError(res.status, data.error ?? 'gateway_error', data.message ?? `gateway answered ${res.status}`, data.field);
+    return data as T;
+  }
+
+  return {
+    /** Call the node that holds `deviceId`. */
+    async forDevice<T>(deviceId: string, method: string, path: string, body?: unknown, timeoutMs?: number): Promise<T> {
+      const node = await deps.nodes.nodeForDevice(deviceId);
+      if (!node) throw unavailable('no gateway node holds this device right now (is the gateway running and the device enabled?)');
+      return call<T>(node.internalUrl, method, path, body, timeoutMs);
+    },
+    /** Call any live node (probing a device that is not registered yet). */
+    async anyNode<T>(method: string, path: string, body?: unknown, timeoutMs?: number): Promise<T> {
+      const node = await deps.nodes.anyLiveNode(deps.leaseSeconds * 2);
+      if (!node) throw unavailable('no gateway node is running');
+      return call<T>(node.internalUrl, method, path, body, timeoutMs);
+    },
+  };
+}
+
+export type GatewayClient = ReturnType<typeof createGatewayClient>;
