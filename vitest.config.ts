@@ -10,7 +10,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['tests/unit/**/*.test.ts'], testTimeout: 10_000 },
+        test: { name: 'unit', include: ['tests/unit/**/*.test.ts', 'console/web/src/**/*.test.ts'], testTimeout: 10_000 },
       },
       {
         extends: true,

@@ -1,0 +1,194 @@
+import { http, seg } from './http.ts'
+
+export type DeviceKind = 'camera' | 'checkpoint' | 'mobile'
+export type CameraType = 'fixed' | 'ptz' | 'face'
+export type DeviceState = 'unknown' | 'online' | 'offline' | 'degraded'
+export type RecordingMode = 'none' | 'continuous' | 'event'
+export type DeviceSort = 'name' | 'code' | 'status' | 'updatedAt'
+
+export const DEVICE_KINDS: DeviceKind[] = ['camera', 'checkpoint', 'mobile']
+export const CAMERA_TYPES: CameraType[] = ['fixed', 'ptz', 'face']
+export const DEVICE_STATES: DeviceState[] = ['online', 'offline', 'degraded', 'unknown']
+export const RECORDING_MODES: RecordingMode[] = ['none', 'continuous', 'event']
+
+export interface MediaProfile {
+  token: string
+  name: string
+  encoding: string
+  width: number
+  height: number
+}
+
+export interface GeoLocation {
+  lat: number
+  lon: number
+  heading: number | null
+}
+
+export interface Streams {
+  main: string | null
+  sub: string | null
+  snapshot: string | null
+}
+
+export interface Recording {
+  mode: RecordingMode
+  retentionDays: number
+}
+
+export interface DeviceStatus {
+  state: DeviceState
+  reason: string | null
+  lastSeenAt: string | null
+  checkedAt: string | null
+}
+
+export interface Device {
+  id: string
+  kind: DeviceKind
+  cameraType: CameraType | null
+  name: string
+  code: string | null
+  siteId: string | null
+  siteName: string | null
+  address: string | null
+  location: GeoLocation | null
+  tags: string[]
+  onvif: { host: string; port: number; username: string; hasPassword: boolean } | null
+  streams: Streams
+  profiles: MediaProfile[]
+  vendor: string | null
+  model: string | null
+  serial: string | null
+  firmware: string | null
+  ptz: boolean
+  recording: Recording
+  streamKey?: string | null
+  enabled: boolean
+  status: DeviceStatus
+  createdAt: string
+  updatedAt: string
+}
+
+export interface DeviceInput {
+  kind: DeviceKind
+  cameraType: CameraType | null
+  name: string
+  code: string | null
+  siteId: string | null
+  address: string | null
+  location: GeoLocation | null
+  tags: string[]
+  /** password absent or empty on PATCH means unchanged. */
+  onvif: { host: string; port: number; username: string; password?: string } | null
+  streams: Streams
+  ptz: boolean
+  recording: Recording
+  enabled: boolean
+  /** Filled by an ONVIF probe in the form; only sent after one. */
+  vendor?: string | null
+  model?: string | null
+  serial?: string | null
+  firmware?: string | null
+  profiles?: MediaProfile[]
+}
+
+export interface DeviceQuery {
+  q?: string
+  kind?: DeviceKind | ''
+  cameraType?: CameraType | ''
+  siteId?: string
+  status?: DeviceState | ''
+  tag?: string
+  enabled?: 'true' | 'false' | ''
+  page: number
+  pageSize: number
+  sort?: DeviceSort
+  order?: 'asc' | 'desc'
+}
+
+export interface Page<T> {
+  items: T[]
+  total: number
+  page: number
+  pageSize: number
+}
+
+export interface ImportReport {
+  created: number
+  updated: number
+  refused: { row: number; field: string | null; reason: string }[]
+}
+
+export interface ProbeRequest {
+  host: string
+  port: number
+  username: string
+  password: string
+}
+
+export interface ProbedProfile extends MediaProfile {
+  rtspUri: string | null
+  snapshotUri: string | null
+}
+
+export interface ProbeResult {
+  vendor: string | null
+  model: string | null
+  serial: string | null
+  firmware: string | null
+  profiles: ProbedProfile[]
+  rtspMain: string | null
+  rtspSub: string | null
+  snapshotUri: string | null
+  ptz: boolean
+}
+
+export interface DiscoverRequest {
+  timeoutMs?: number
+  host?: string
+  port?: number
+}
+
+export interface DiscoveredDevice {
+  urn: string
+  host: string
+  port: number
+  xaddrs: string[] | string
+  name: string | null
+  hardware: string | null
+  scopes: string[]
+}
+
+export function listDevices(query: DeviceQuery, signal?: AbortSignal): Promise<Page<Device>> {
+  return http.get<Page<Device>>('/devices', { query: { ...query }, signal })
+}
+
+export function getDevice(id: string): Promise<Device> {
+  return http.get<Device>(`/devices/${seg(id)}`)
+}
+
+export function createDevice(input: DeviceInput): Promise<Device> {
+  return http.post<Device>('/devices', input)
+}
+
+export function updateDevice(id: string, input: Partial<DeviceInput>): Promise<Device> {
+  return http.patch<Device>(`/devices/${seg(id)}`, input)
+}
+
+export function deleteDevice(id: string): Promise<void> {
+  return http.delete(`/devices/${seg(id)}`)
+}
+
+export function importDevicesCsv(csv: string): Promise<ImportReport> {
+  return http.post<ImportReport>('/devices/import', undefined, { raw: { contentType: 'text/csv', data: csv } })
+}
+
+export function probeDevice(req: ProbeRequest): Promise<ProbeResult> {
+  return http.post<ProbeResult>('/devices/probe', req)
+}
+
+export async function discoverDevices(req: DiscoverRequest): Promise<DiscoveredDevice[]> {
+  const res = await http.post<{ items: DiscoveredDevice[] }>('/devices/discover', req)
+  return res.items
+}

@@ -1,0 +1,73 @@
+import { watch } from 'vue'
+import { createRouter, createWebHistory, type RouteLocationRaw } from 'vue-router'
+import { useSessionStore } from './stores/session.ts'
+import { i18n } from './i18n/index.ts'
+
+declare module 'vue-router' {
+  interface RouteMeta {
+    /** Reachable without a session. */
+    public?: boolean
+    /** i18n key of the page title. */
+    titleKey?: string
+  }
+}
+
+export const router = createRouter({
+  history: createWebHistory('/'),
+  routes: [
+    {
+      path: '/login',
+      name: 'login',
+      component: () => import('./pages/LoginPage.vue'),
+      meta: { public: true, titleKey: 'login.title' },
+    },
+    {
+      path: '/',
+      component: () => import('./layouts/ConsoleLayout.vue'),
+      children: [
+        { path: '', redirect: { name: 'devices' } },
+        {
+          path: 'devices',
+          name: 'devices',
+          component: () => import('./pages/DeviceListPage.vue'),
+          meta: { titleKey: 'nav.devices' },
+        },
+        {
+          path: 'devices/:id',
+          name: 'device',
+          component: () => import('./pages/DeviceDetailPage.vue'),
+          props: true,
+          meta: { titleKey: 'nav.devices' },
+        },
+      ],
+    },
+    { path: '/:pathMatch(.*)*', redirect: '/' },
+  ],
+})
+
+/** Only same-app paths are accepted as a post-login target (no open redirect). */
+export function safeNext(next: unknown): string {
+  return typeof next === 'string' && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/login')
+    ? next
+    : '/'
+}
+
+export function loginRoute(next: string): RouteLocationRaw {
+  return next === '/' ? { name: 'login' } : { name: 'login', query: { next } }
+}
+
+router.beforeEach(async (to) => {
+  if (to.meta.public) return true
+  const session = useSessionStore()
+  const user = await session.ensureLoaded()
+  return user ? true : loginRoute(to.fullPath)
+})
+
+function updateTitle(): void {
+  const key = router.currentRoute.value.meta.titleKey
+  const app = i18n.global.t('app.name')
+  document.title = key ? `${i18n.global.t(key)} - ${app}` : app
+}
+
+router.afterEach(updateTitle)
+watch(i18n.global.locale, updateTitle)

@@ -1,0 +1,55 @@
+import { computed, ref } from 'vue'
+import { defineStore } from 'pinia'
+import { fetchMe, login as apiLogin, logout as apiLogout, type Role, type User } from '../api/auth.ts'
+import { ApiError } from '../api/http.ts'
+import { adoptAccountLocale } from '../i18n/index.ts'
+
+export const useSessionStore = defineStore('session', () => {
+  const user = ref<User | null>(null)
+  /** True once /auth/me has answered (with a user or 401). */
+  const checked = ref(false)
+
+  function hasRole(...roles: Role[]): boolean {
+    return !!user.value && user.value.roles.some((r) => roles.includes(r))
+  }
+
+  const canManageDevices = computed(() => hasRole('admin'))
+  const canControlPtz = computed(() => hasRole('admin', 'monitor'))
+
+  async function ensureLoaded(): Promise<User | null> {
+    if (checked.value) return user.value
+    try {
+      user.value = await fetchMe()
+      adoptAccountLocale(user.value.locale)
+      checked.value = true
+    } catch (err) {
+      user.value = null
+      // A 401 is an answer; a network error is not, so the next navigation asks again.
+      if (err instanceof ApiError && err.status === 401) checked.value = true
+    }
+    return user.value
+  }
+
+  async function login(username: string, password: string): Promise<User> {
+    user.value = await apiLogin(username, password)
+    checked.value = true
+    adoptAccountLocale(user.value.locale)
+    return user.value
+  }
+
+  async function logout(): Promise<void> {
+    try {
+      await apiLogout()
+    } finally {
+      clear()
+    }
+  }
+
+  /** Forget the user (after a 401 from any call). */
+  function clear(): void {
+    user.value = null
+    checked.value = true
+  }
+
+  return { user, checked, hasRole, canManageDevices, canControlPtz, ensureLoaded, login, logout, clear }
+})
