@@ -85,7 +85,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
   }
   for (const [path, value] of Object.entries(options.overrides ?? {})) setPath(tree, path, value);
 
-  const withDefaults = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, tree)) as unknown;
+  const withDefaults = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, structuredClone(tree))) as unknown;
   const errors = [...Value.Errors(ConfigSchema, withDefaults)];
   if (errors.length > 0) {
     // The deepest error on the first failing path names the field best.
