@@ -9,7 +9,7 @@ const Seconds = (d: number, min = 1) => Type.Integer({ minimum: min, maximum: 86
 
 export const ConfigSchema = Type.Object({
   site: Type.Object({
-    name: Type.String({ minLength: 1, default: '城关县公安局视频监控平台', description: 'a non-empty name' }),
+    name: Type.String({ minLength: 1, default: '天网视频监控平台', description: 'a non-empty name' }),
     timezone: Type.String({ minLength: 1, default: 'Asia/Shanghai', description: 'an IANA time zone such as Asia/Shanghai' }),
     locale: Type.Union([Type.Literal('zh-CN'), Type.Literal('en')], { default: 'zh-CN', description: 'zh-CN or en' }),
   }, { default: {} }),
