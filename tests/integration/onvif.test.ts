@@ -51,8 +51,9 @@ async function listen(server: net.Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-const ptzCam = camera({});
-const fixedCam = camera({ id: 'cam-002', name: 'Fixed 2', ptz: false, model: 'SIM-IPC-2', serial: 'SIM000000002', width: 1280, height: 720 });
+// Ids unique to this run: the discovery URN derives from the id, and other simulators may answer on 3702 too.
+const ptzCam = camera({ id: `onvif-${process.pid}-1` });
+const fixedCam = camera({ id: `onvif-${process.pid}-2`, name: 'Fixed 2', ptz: false, model: 'SIM-IPC-2', serial: 'SIM000000002', width: 1280, height: 720 });
 const servers: OnvifServer[] = [];
 let ptzConn: OnvifConn;
 let fixedConn: OnvifConn;
@@ -136,7 +137,7 @@ describe('probeDevice against the simulator', () => {
     expect((await probeDevice(fixedConn)).model).toBe('SIM-IPC-2');
   });
 
-  it('rejects an oversized answer without reading it all', async () => {
+  it('rejects an answer larger than 1 MiB', async () => {
     let sent = 0;
     const server = http.createServer((_req, res) => {
       res.writeHead(200, { 'Content-Type': 'application/soap+xml' });
@@ -292,6 +293,9 @@ describe('WS-Discovery', () => {
     if (!responder.multicast) ctx.skip('this machine cannot join 239.255.255.250 on loopback');
     const found = await discover({ timeoutMs: 1000, interface: '127.0.0.1' });
     expect(found.find((d) => d.urn === endpointUrn(ptzCam))).toMatchObject({ host: '127.0.0.1', port: ptzCam.onvifPort });
+    // Without an interface the probe goes out on every IPv4 interface, loopback included.
+    const everywhere = await discover({ timeoutMs: 1000 });
+    expect(everywhere.map((d) => d.urn)).toEqual(expect.arrayContaining([endpointUrn(ptzCam), endpointUrn(fixedCam)]));
   });
 
   it('does not answer for a dropped camera, and nothing breaks on a garbage one', async () => {

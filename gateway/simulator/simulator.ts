@@ -1,0 +1,147 @@
+import { log as rootLog } from '../../core/log.ts';
+import { createSimCamera } from './camera.ts';
+import { startOnvifServer } from './onvif-server.ts';
+import { startRtspServer } from './rtsp-server.ts';
+import { H264Source } from './source.ts';
+import type { SimCamera, SimCameraSpec, SimFault } from './types.ts';
+
+/**
+ * A set of simulated ONVIF/RTSP cameras: for each, an RTSP server (lazily started H.264 sources)
+ * and an ONVIF service; optionally a WS-Discovery responder for all of them.
+ */
+
+export interface SimulatorOptions {
+  /** Specs (missing fields get defaults) or how many default cameras. */
+  cameras: Partial<SimCameraSpec>[] | number;
+  /** Bind address for every camera (default 127.0.0.1). */
+  host?: string;
+  /** Camera i listens on basePort + 2i (ONVIF) and basePort + 2i + 1 (RTSP); none: ephemeral ports. */
+  basePort?: number;
+  discovery?: boolean | { unicastPort?: number; multicast?: boolean };
+  /** Stop a camera's encoder this long after its last RTSP client (default 10 s). */
+  idleStopMs?: number;
+}
+
+export interface SimMedia {
+  main: H264Source;
+  sub: H264Source;
+}
+
+export interface Simulator {
+  cameras: SimCamera[];
+  camera(id: string): SimCamera | undefined;
+  /** The H.264 sources behind a camera's /101 and /102 (diagnostics, tests). */
+  media(id: string): SimMedia | undefined;
+  setFault(id: string, fault: SimFault, on: boolean): void;
+  /** WS-Discovery unicast port, when discovery runs. */
+  discoveryPort: number | null;
+  /** Stops every server and encoder; bounded (a few seconds at most). */
+  close(): Promise<void>;
+}
+
+/** A complete spec for camera number `index` (0-based) from what was given. */
+export function defaultSpec(index: number, given: Partial<SimCameraSpec>, o: { host: string; basePort?: number }): SimCameraSpec {
+  const n = String(index + 1).padStart(3, '0');
+  const id = given.id ?? `cam-${n}`;
+  const port = (offset: number) => (o.basePort ? o.basePort + 2 * index + offset : 0);
+  return {
+    name: `模拟摄像机-${n}`,
+    username: 'admin',
+    password: `sim-${id}`,
+    ptz: index % 4 === 0,
+    vendor: 'Skynet-Sim',
+    model: 'SIM-IPC-2',
+    serial: `SIM${String(index + 1).padStart(9, '0')}`,
+    firmware: 'V1.0.0 build 240601',
+    width: 640,
+    height: 360,
+    fps: 15,
+    host: o.host,
+    onvifPort: port(0),
+    rtspPort: port(1),
+    ...stripUndefined(given),
+    id,
+  };
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+interface Running {
+  camera: SimCamera;
+  media: SimMedia;
+  close: () => Promise<void>;
+  applyFaults: () => void;
+}
+
+async function startCamera(spec: SimCameraSpec, idleStopMs: number | undefined): Promise<Running> {
+  const camera = createSimCamera(spec);
+  const media: SimMedia = {
+    main: new H264Source(camera, { profile: 'main', idleStopMs }),
+    sub: new H264Source(camera, { profile: 'sub', idleStopMs }),
+  };
+  const closers: (() => Promise<void>)[] = [() => media.main.close(), () => media.sub.close()];
+  const close = async () => { await Promise.allSettled(closers.reverse().map((c) => c())); };
+  try {
+    const rtsp = await startRtspServer(camera, media);
+    closers.push(() => rtsp.close());
+    camera.rtspPort = rtsp.port;
+    camera.bind({ snapshot: () => media.main.snapshot(), rtspClients: () => rtsp.clients() });
+    const onvif = await startOnvifServer(camera);
+    closers.push(() => onvif.close());
+    camera.onvifPort = onvif.port;
+    return { camera, media, close, applyFaults: () => rtsp.applyFaults() };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+export async function startSimulator(opts: SimulatorOptions): Promise<Simulator> {
+  const host = opts.host ?? '127.0.0.1';
+  const given = typeof opts.cameras === 'number' ? Array.from({ length: opts.cameras }, () => ({})) : opts.cameras;
+  const specs = given.map((g, i) => defaultSpec(i, g, { host, basePort: opts.basePort }));
+  const ids = new Set(specs.map((s) => s.id));
+  if (ids.size !== specs.length) throw new Error('simulated camera ids must be unique');
+
+  const running: Running[] = [];
+  let discovery: { close(): Promise<void>; unicastPort: number } | null = null;
+  const closeAll = async () => {
+    await Promise.allSettled([...running.map((r) => r.close()), discovery?.close()]);
+  };
+  try {
+    // One at a time: a port clash names its camera, and nothing starts in a burst.
+    for (const spec of specs) running.push(await startCamera(spec, opts.idleStopMs));
+    if (opts.discovery) {
+      // Loaded only when asked for: tests and embedded uses need no UDP sockets.
+      const { startWsDiscovery } = await import('./ws-discovery.ts');
+      const d = typeof opts.discovery === 'object' ? opts.discovery : {};
+      discovery = await startWsDiscovery(() => running.map((r) => r.camera), d);
+    }
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+  rootLog.info({ cameras: running.length, host, discovery: discovery?.unicastPort ?? null }, 'camera simulator started');
+
+  const byId = new Map(running.map((r) => [r.camera.spec.id, r]));
+  let closing: Promise<void> | null = null;
+  return {
+    cameras: running.map((r) => r.camera),
+    camera: (id) => byId.get(id)?.camera,
+    media: (id) => byId.get(id)?.media,
+    discoveryPort: discovery?.unicastPort ?? null,
+    setFault(id, fault, on) {
+      const r = byId.get(id);
+      if (!r) throw new Error(`no simulated camera ${id}`);
+      if (on) r.camera.faults.add(fault);
+      else r.camera.faults.delete(fault);
+      r.applyFaults();
+    },
+    close() {
+      closing ??= closeAll();
+      return closing;
+    },
+  };
+}

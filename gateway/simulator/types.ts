@@ -1,0 +1,83 @@
+/**
+ * The simulated camera: one object shared by the simulator's RTSP server
+ * (rtsp-server.ts), its H.264 source (source.ts), its ONVIF SOAP service
+ * (onvif-server.ts) and WS-Discovery responder (ws-discovery.ts).
+ */
+
+/** ONVIF generic spaces: pan and tilt in [-1, 1], zoom in [0, 1]. */
+export interface PtzVector {
+  pan: number;
+  tilt: number;
+  zoom: number;
+}
+
+export interface PtzPreset {
+  token: string;
+  name: string;
+  position: PtzVector;
+}
+
+export interface PtzState {
+  position: PtzVector;
+  /** Set by ContinuousMove, cleared by Stop or when `moveUntil` passes. */
+  velocity: PtzVector | null;
+  moveStartedAt: number | null;
+  moveUntil: number | null;
+  presets: Map<string, PtzPreset>;
+}
+
+/**
+ * Faults a test can switch on and off at any time:
+ * - `drop`: close every RTSP connection now and refuse new ones (connection refused / closed);
+ * - `stall`: keep connections open but stop sending media;
+ * - `garbage`: answer RTSP and ONVIF with bytes that are not the protocol;
+ * - `refuse-auth`: reject every credential (RTSP 401, ONVIF NotAuthorized).
+ */
+export type SimFault = 'drop' | 'stall' | 'garbage' | 'refuse-auth';
+
+export interface SimCameraSpec {
+  /** Short id, used in paths and logs: `cam-001`. */
+  id: string;
+  /** Display name, may be Chinese: `城关镇人民路口-01`. */
+  name: string;
+  /** National 20-digit device code, when the site uses one. */
+  code?: string;
+  username: string;
+  password: string;
+  ptz: boolean;
+  vendor: string;
+  model: string;
+  serial: string;
+  firmware: string;
+  /** Main stream encode size and rate. */
+  width: number;
+  height: number;
+  fps: number;
+  /** Optional pre-encoded H.264 Annex B file looped in real time instead of a live encoder. */
+  sourceFile?: string;
+  /** Ports to bind; 0 picks a free one. */
+  rtspPort: number;
+  onvifPort: number;
+  /** Address to bind and to advertise in URIs. */
+  host: string;
+}
+
+/** The runtime view the protocol servers read and change. */
+export interface SimCamera {
+  readonly spec: SimCameraSpec;
+  readonly ptz: PtzState;
+  readonly faults: Set<SimFault>;
+  /** Actual ports once listening. */
+  rtspPort: number;
+  onvifPort: number;
+  /** `rtsp://host:port/Streaming/Channels/101` (main) and `/102` (sub). */
+  rtspUri(profile: 'main' | 'sub'): string;
+  onvifUri(): string;
+  snapshotUri(): string;
+  /** A JPEG of what the camera shows now (clock, name, PTZ position burned in). */
+  snapshot(): Promise<Buffer>;
+  /** RTSP sessions currently playing (for tests: "the simulator sees one RTSP client"). */
+  rtspClients(): number;
+  /** PTZ position now, integrating any continuous move up to this moment. */
+  ptzPosition(now?: number): PtzVector;
+}
