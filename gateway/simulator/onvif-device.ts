@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { SimCamera } from './types.ts';
 import { type SoapFault, type XmlNode, faults, text, xmlEscape as esc } from './soap.ts';
 import { ptzConfigurationXml } from './onvif-ptz.ts';
+import { streamSize } from './source.ts';
 
 export interface OpContext {
   camera: SimCamera;
@@ -55,13 +56,13 @@ interface StreamProfile {
   stream: 'main' | 'sub';
 }
 
-/** Main at the camera's size; sub 640 wide with the same aspect (even height). */
+/** Main at the camera's size; sub as the encoder makes it (source.ts streamSize). */
 export function streamProfiles(camera: SimCamera): StreamProfile[] {
-  const { width, height, fps } = camera.spec;
-  const subHeight = Math.max(2, Math.round((640 * height) / width / 2) * 2);
+  const main = streamSize(camera.spec, 'main');
+  const sub = streamSize(camera.spec, 'sub');
   return [
-    { token: PROFILE_MAIN, name: 'mainStream', width, height, fps, bitrate: 4096, stream: 'main' },
-    { token: PROFILE_SUB, name: 'subStream', width: 640, height: subHeight, fps: Math.min(fps, 15), bitrate: 512, stream: 'sub' },
+    { token: PROFILE_MAIN, name: 'mainStream', ...main, bitrate: 4096, stream: 'main' },
+    { token: PROFILE_SUB, name: 'subStream', ...sub, bitrate: 512, stream: 'sub' },
   ];
 }
 

@@ -42,7 +42,9 @@ export function ffmpegMarker(pid = process.pid): string {
  */
 export function streamSize(spec: SimCamera['spec'], profile: 'main' | 'sub'): { width: number; height: number; fps: number } {
   if (profile === 'main') return { width: spec.width, height: spec.height, fps: spec.fps };
-  return { width: 640, height: Math.max(2, Math.round((640 * spec.height) / spec.width / 2) * 2), fps: Math.min(spec.fps, 15) };
+  // The sub stream is always smaller than the main one: half its width, at most 640.
+  const width = Math.max(160, Math.min(640, Math.round(spec.width / 4) * 2));
+  return { width, height: Math.max(2, Math.round((width * spec.height) / spec.width / 2) * 2), fps: Math.min(spec.fps, 15) };
 }
 
 /** Overlay line for the PTZ position, as burned into the picture. */

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../gateway/simulator/simulator.ts';
 import { encodeTestFile, ffmpegMarker } from '../../gateway/simulator/source.ts';
 import type { SimCamera } from '../../gateway/simulator/types.ts';
+import { streamSize } from '../../gateway/simulator/source.ts';
 
 /**
  * The simulator's RTSP side against real clients: ffprobe, ffmpeg, GStreamer, and raw sockets.
@@ -171,7 +172,9 @@ describe('simulator RTSP server', () => {
 
   it('serves the sub stream (/102) at the size ONVIF advertises', async () => {
     const r = await run('ffprobe', ['-v', 'error', '-rtsp_transport', 'tcp', '-show_streams', '-of', 'json', withCreds(cam1, 'sub')]).done;
-    expect(JSON.parse(r.stdout).streams[0]).toMatchObject({ codec_name: 'h264', width: 640, height: 360 });
+    const sub = streamSize(cam1.spec, 'sub');
+    expect(sub.width).toBeLessThan(cam1.spec.width);
+    expect(JSON.parse(r.stdout).streams[0]).toMatchObject({ codec_name: 'h264', width: sub.width, height: sub.height });
   }, 20_000);
 
   it('loops a pre-encoded file in real time (a 2 s file gives 3 s of video in 3 s)', async () => {
