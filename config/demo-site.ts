@@ -62,7 +62,7 @@ export function demoSite(live: number): DemoSite {
   });
   for (let i = 0; i < 40; i++) {
     const a = ROADS[i % ROADS.length]!;
-    const b = ROADS[(i * 5 + 3) % ROADS.length]!;
+    const b = ROADS[(i + 1 + Math.floor(i / ROADS.length)) % ROADS.length]!; // every pair distinct
     const dir = DIRS[i % 4]!;
     devices.push({ name: `${a}与${b}交叉口-${dir}`, code: code('131', serial++), kind: 'camera', cameraType: 'fixed',
       site: i % 3 === 0 ? 'QH-KFQ' : 'QH-CG', ...spot(devices.length), heading: [270, 90, 0, 180][i % 4]!,

@@ -56,7 +56,7 @@ export const ConfigSchema = Type.Object({
   simulator: Type.Object({
     host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'an address to listen on' }),
     basePort: Port(18000),
-    liveCameras: Type.Integer({ minimum: 0, maximum: 64, default: 4, description: 'an integer from 0 to 64' }),
+    liveCameras: Type.Integer({ minimum: 0, maximum: 64, default: 12, description: 'an integer from 0 to 64' }),
   }, { default: {} }),
 });
 

@@ -57,7 +57,7 @@ export function createHealthScheduler(deps: HealthDeps) {
     const timeoutMs = deps.timeoutMs;
     await Promise.all([
       conn.onvifHost ? deps.checkOnvif({ host: conn.onvifHost, port: conn.onvifPort ?? 80, username: conn.username ?? '', password: conn.password ?? '', timeoutMs })
-        .then((r) => { checks.onvif = r.ok ? { ok: true } : { ok: false, code: r.code, message: `ONVIF: ${r.message}` }; })
+        .then((r) => { checks.onvif = r.ok ? { ok: true } : { ok: false, code: r.code, message: r.message }; })
         .catch((err: Error) => { checks.onvif = { ok: false, code: 'protocol', message: `ONVIF: ${err.message}` }; }) : undefined,
       conn.rtspMain ? rtspOptions(conn.rtspMain, timeoutMs)
         .then((r) => { checks.rtsp = r.ok ? { ok: true } : { ok: false, code: r.code, message: r.message }; }) : undefined,

@@ -1,0 +1,128 @@
+// What the live tile shows and how the player retries and refreshes; runs in node.
+import { describe, expect, it } from 'vitest'
+import {
+  coversVideo,
+  latencyMs,
+  liveHlsConfig,
+  playerView,
+  reasonKey,
+  refreshDelayMs,
+  retryDelayMs,
+  samePlaylist,
+  tokenOf,
+  withToken,
+} from '../components/live-player-model.ts'
+import type { SessionInfo } from '../api/media.ts'
+
+function session(state: SessionInfo['state'], reason: string | null = null): SessionInfo {
+  return {
+    deviceId: 'd1',
+    state,
+    reason,
+    mode: 'copy',
+    recording: false,
+    startedAt: null,
+    lastSegmentAt: null,
+    restarts: 0,
+    viewers: 1,
+  }
+}
+
+const base = { error: null, session: null, playing: false, recovering: null }
+
+describe('playerView', () => {
+  it('shows a refused start as an error', () => {
+    expect(playerView({ ...base, error: 'session limit reached' })).toEqual({ state: 'error', reason: 'session limit reached' })
+  })
+
+  it('is starting until frames advance, then live', () => {
+    expect(playerView(base).state).toBe('starting')
+    expect(playerView({ ...base, session: session('live') }).state).toBe('starting')
+    expect(playerView({ ...base, session: session('starting'), playing: true }).state).toBe('live')
+    expect(playerView({ ...base, playing: true }).state).toBe('live')
+  })
+
+  it('passes on the gateway state and reason', () => {
+    expect(playerView({ ...base, session: session('reconnecting', 'camera dropped'), playing: true })).toEqual({
+      state: 'reconnecting',
+      reason: 'camera dropped',
+    })
+    expect(playerView({ ...base, session: session('failed', 'connection refused') }).state).toBe('failed')
+    expect(playerView({ ...base, session: session('degraded', 'disk full'), playing: true }).state).toBe('degraded')
+  })
+
+  it('reports the player recovering', () => {
+    expect(playerView({ ...base, session: session('live'), recovering: 'network' })).toEqual({ state: 'reconnecting', reason: 'network' })
+  })
+
+  it('covers the picture unless live or degraded while playing', () => {
+    expect(coversVideo({ state: 'live', reason: null }, true)).toBe(false)
+    expect(coversVideo({ state: 'degraded', reason: 'disk full' }, true)).toBe(false)
+    expect(coversVideo({ state: 'degraded', reason: 'disk full' }, false)).toBe(true)
+    expect(coversVideo({ state: 'reconnecting', reason: null }, true)).toBe(true)
+  })
+})
+
+describe('reasonKey', () => {
+  it('recognises known reasons and leaves the rest as sent', () => {
+    expect(reasonKey('ENOSPC: no space left on device')).toBe('player.reason.diskFull')
+    expect(reasonKey('disk full')).toBe('player.reason.diskFull')
+    expect(reasonKey('Connection refused')).toBe('player.reason.unreachable')
+    expect(reasonKey('no segment for 6 s (stalled)')).toBe('player.reason.timeout')
+    expect(reasonKey('something odd')).toBeNull()
+    expect(reasonKey(null)).toBeNull()
+  })
+})
+
+describe('timers', () => {
+  it('backs off exponentially up to 30 s', () => {
+    expect([0, 1, 2, 3, 4, 5, 6, 20].map(retryDelayMs)).toEqual([1000, 2000, 4000, 8000, 16000, 30000, 30000, 30000])
+  })
+
+  it('refreshes a token well before it expires', () => {
+    const now = Date.parse('2024-05-01T00:00:00Z')
+    expect(refreshDelayMs('2024-05-01T00:10:00Z', now)).toBe(480_000)
+    expect(refreshDelayMs('2024-05-01T00:01:00Z', now)).toBe(45_000)
+    expect(refreshDelayMs('2024-05-01T00:00:10Z', now)).toBe(5_000)
+    expect(refreshDelayMs('2023-01-01T00:00:00Z', now)).toBe(5_000)
+    expect(refreshDelayMs('garbage', now)).toBe(60_000)
+  })
+})
+
+describe('tokens and URLs', () => {
+  const gw = 'http://gw.local:8090'
+  const url = `${gw}/media/live/d1/index.m3u8?token=old`
+
+  it('puts the newest token on gateway requests only', () => {
+    expect(withToken(`${gw}/media/live/d1/seg_12.ts`, 'new', gw)).toBe(`${gw}/media/live/d1/seg_12.ts?token=new`)
+    expect(withToken(url, 'new', gw)).toBe(`${gw}/media/live/d1/index.m3u8?token=new`)
+    expect(withToken('http://elsewhere/x.ts', 'new', gw)).toBe('http://elsewhere/x.ts')
+    expect(withToken(url, null, gw)).toBe(url)
+  })
+
+  it('tells a token swap from a move to another playlist', () => {
+    expect(tokenOf(url)).toBe('old')
+    expect(samePlaylist(url, `${gw}/media/live/d1/index.m3u8?token=new`)).toBe(true)
+    expect(samePlaylist(url, 'http://gw2.local:8090/media/live/d1/index.m3u8?token=new')).toBe(false)
+  })
+
+  it('measures latency from the program date-time', () => {
+    expect(latencyMs(new Date(1000), 2500)).toBe(1500)
+    expect(latencyMs(null, 2500)).toBeNull()
+    expect(latencyMs(new Date(5000), 2500)).toBeNull()
+  })
+})
+
+describe('liveHlsConfig', () => {
+  it('is a low-latency live configuration hls.js accepts', async () => {
+    const cfg = liveHlsConfig(undefined)
+    expect(cfg.liveSyncDuration).toBeLessThan(cfg.liveMaxLatencyDuration!)
+    expect(cfg.liveSyncDurationCount).toBeUndefined()
+    expect(cfg.maxLiveSyncPlaybackRate).toBe(1.2)
+    expect(cfg.backBufferLength).toBe(10)
+    const retry = cfg.manifestLoadPolicy!.default.errorRetry!
+    expect(retry.shouldRetry!(retry, 0, false, { url: '', code: 404 }, false)).toBe(true)
+    expect(retry.shouldRetry!(retry, 0, false, { url: '', code: 403 }, false)).toBe(false)
+    expect(retry.shouldRetry!(retry, retry.maxNumRetry, false, { url: '', code: 404 }, false)).toBe(false)
+  })
+})

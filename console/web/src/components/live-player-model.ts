@@ -1,0 +1,185 @@
+// Pure decisions of the live player: what state to show, when to refresh the token, how long
+// to back off, how requests carry the token, and the hls.js configuration. No DOM needed.
+import type { HlsConfig, LoaderConfig, RetryConfig } from 'hls.js'
+import type { SessionInfo, SessionState } from '../api/media.ts'
+
+export type PlayerState = SessionState | 'error'
+
+export interface PlayerInputs {
+  /** Message of a refused start (503 / 502 / network); null when the start succeeded. */
+  error: string | null
+  /** The gateway's view of the session; null before the first answer or when there is none. */
+  session: SessionInfo | null
+  /** Frames advanced in the last few seconds. */
+  playing: boolean
+  /** Why hls.js is recovering from a fatal error; null when it is not. */
+  recovering: string | null
+}
+
+export interface PlayerView {
+  state: PlayerState
+  reason: string | null
+}
+
+/** What the tile shows. The gateway's word wins over the video, except that playing video is live. */
+export function playerView({ error, session, playing, recovering }: PlayerInputs): PlayerView {
+  if (error !== null) return { state: 'error', reason: error }
+  const reason = session?.reason ?? null
+  switch (session?.state) {
+    case 'failed':
+    case 'stopped':
+    case 'reconnecting':
+    case 'degraded':
+      return { state: session.state, reason }
+  }
+  if (recovering !== null) return { state: 'reconnecting', reason: recovering }
+  if (playing) return { state: 'live', reason: null }
+  return { state: 'starting', reason: null }
+}
+
+/** Whether the state covers the picture (a message in the middle) rather than a badge over it. */
+export function coversVideo(view: PlayerView, playing: boolean): boolean {
+  if (view.state === 'live') return false
+  if (view.state === 'degraded' && playing) return false
+  return true
+}
+
+/** Message keys for reasons the gateway is known to give; anything else is shown as sent. */
+const REASON_PATTERNS: [RegExp, string][] = [
+  [/ENOSPC|disk full|no space|storage full/i, 'player.reason.diskFull'],
+  [/idle/i, 'player.reason.idle'],
+  [/401|unauthori[sz]ed|auth/i, 'player.reason.auth'],
+  [/timed? ?out|timeout|stall/i, 'player.reason.timeout'],
+  [/refused|unreachable|no route|ECONNREFUSED|EHOSTUNREACH/i, 'player.reason.unreachable'],
+  [/exited|ffmpeg/i, 'player.reason.ffmpegExited'],
+]
+
+export function reasonKey(reason: string | null): string | null {
+  if (!reason) return null
+  for (const [pattern, key] of REASON_PATTERNS) if (pattern.test(reason)) return key
+  return null
+}
+
+/** Back-off after the attempt-th failure in a row: 1 s, 2 s, 4 s … at most 30 s. */
+export function retryDelayMs(attempt: number): number {
+  return Math.min(30_000, 1000 * 2 ** Math.max(0, attempt))
+}
+
+/**
+ * When to ask for a fresh token: well before it expires (a fifth of its life or 15 s,
+ * whichever is more), never sooner than 5 s from now.
+ */
+export function refreshDelayMs(expiresAt: string, now: number): number {
+  const left = new Date(expiresAt).getTime() - now
+  if (!Number.isFinite(left)) return 60_000
+  return Math.max(5_000, left - Math.max(15_000, left * 0.2))
+}
+
+/** A request to the gateway that issued the token carries the newest token; other URLs pass untouched. */
+export function withToken(url: string, token: string | null, gatewayOrigin: string): string {
+  if (!token) return url
+  try {
+    const u = new URL(url)
+    if (u.origin !== gatewayOrigin) return url
+    u.searchParams.set('token', token)
+    return u.toString()
+  } catch {
+    return url
+  }
+}
+
+export function tokenOf(url: string): string | null {
+  try {
+    return new URL(url).searchParams.get('token')
+  } catch {
+    return null
+  }
+}
+
+export function originOf(url: string): string {
+  try {
+    return new URL(url).origin
+  } catch {
+    return ''
+  }
+}
+
+/** Same playlist (origin and path), so only the token changed and the player can keep going. */
+export function samePlaylist(a: string, b: string): boolean {
+  try {
+    const x = new URL(a)
+    const y = new URL(b)
+    return x.origin === y.origin && x.pathname === y.pathname
+  } catch {
+    return false
+  }
+}
+
+/** Wall-clock delay between now and the picture shown, from EXT-X-PROGRAM-DATE-TIME. */
+export function latencyMs(playingDate: Date | null, now: number): number | null {
+  if (!playingDate) return null
+  const ms = now - playingDate.getTime()
+  return Number.isFinite(ms) && ms >= 0 && ms < 600_000 ? ms : null
+}
+
+function retry(maxNumRetry: number, retryDelayMs: number, maxRetryDelayMs: number): RetryConfig {
+  return { maxNumRetry, retryDelayMs, maxRetryDelayMs, backoff: 'exponential' }
+}
+
+function policy(firstByteMs: number, loadMs: number, errorRetry: RetryConfig): { default: LoaderConfig } {
+  return {
+    default: {
+      maxTimeToFirstByteMs: firstByteMs,
+      maxLoadTimeMs: loadMs,
+      timeoutRetry: retry(2, 0, 0),
+      errorRetry,
+    },
+  }
+}
+
+/** A live playlist that is not written yet answers 404 for a moment after a cold start: retry it, but never a refused token. */
+function retryMissingPlaylist(
+  cfg: RetryConfig | null | undefined,
+  count: number,
+  isTimeout: boolean,
+  response: { code?: number } | undefined,
+  retryable: boolean,
+): boolean {
+  if (!cfg || count >= cfg.maxNumRetry) return false
+  const code = response?.code
+  if (code === 401 || code === 403) return false
+  return retryable || isTimeout || code === 404
+}
+
+/** Low latency over 1–2 s segments: play about 1.5 s behind the newest segment, catch up at up to 1.2×. */
+export function liveHlsConfig(xhrSetup: HlsConfig['xhrSetup']): Partial<HlsConfig> {
+  const manifestRetry: RetryConfig = { ...retry(6, 500, 4000), shouldRetry: retryMissingPlaylist }
+  return {
+    enableWorker: true,
+    lowLatencyMode: false,
+    liveSyncDuration: 1.5,
+    liveMaxLatencyDuration: 6,
+    maxLiveSyncPlaybackRate: 1.2,
+    liveDurationInfinity: true,
+    backBufferLength: 10,
+    maxBufferLength: 8,
+    maxMaxBufferLength: 12,
+    startFragPrefetch: true,
+    manifestLoadPolicy: policy(5_000, 10_000, manifestRetry),
+    playlistLoadPolicy: policy(4_000, 8_000, { ...retry(4, 500, 4000), shouldRetry: retryMissingPlaylist }),
+    fragLoadPolicy: policy(5_000, 10_000, retry(4, 500, 4000)),
+    xhrSetup,
+  }
+}
+
+/** Footage: plain VOD, a generous buffer for scrubbing, token on every request like live. */
+export function footageHlsConfig(xhrSetup: HlsConfig['xhrSetup']): Partial<HlsConfig> {
+  return {
+    enableWorker: true,
+    backBufferLength: 30,
+    maxBufferLength: 30,
+    manifestLoadPolicy: policy(10_000, 20_000, retry(3, 1000, 4000)),
+    fragLoadPolicy: policy(10_000, 20_000, retry(4, 1000, 8000)),
+    xhrSetup,
+  }
+}

@@ -1,0 +1,272 @@
+import type { ChildProcess } from 'node:child_process';
+import ffmpeg from 'fluent-ffmpeg';
+import { scrubUrl } from '../../core/log.ts';
+import type { MediaLayout } from './layout.ts';
+import type { StreamSource } from './types.ts';
+import { checkMediaUrl, PROTOCOL_WHITELIST, withCredentials, type MediaScheme } from './url-policy.ts';
+
+/**
+ * The ffmpeg adapter of a stream session: the argument builder (pure, tested on its exact output)
+ * and the process (spawned through fluent-ffmpeg, never a shell, in its own process group, stopped
+ * as a group with a time limit, killed on process exit).
+ */
+
+export type SessionMode = 'copy' | 'transcode';
+
+export interface SessionArgsInput {
+  source: StreamSource;
+  mode: SessionMode;
+  layout: MediaLayout;
+  /** Names this run's segment list (`segments-<ms>.csv`); one per spawn so a restart never truncates a list. */
+  sessionStartMs: number;
+  /** Live segment length in seconds (default 1). */
+  hlsTime?: number;
+  /** Live playlist length in segments (default 10). */
+  listSize?: number;
+}
+
+/** Connect and read timeout for camera sockets (ffmpeg takes microseconds). */
+export const IO_TIMEOUT_US = 5_000_000;
+/** Recording segment length in seconds. */
+export const RECORD_SEGMENT_S = 10;
+/** ffmpeg runs with these added to its environment: strftime names in the recording pattern are UTC. */
+export const FFMPEG_ENV = { TZ: 'UTC' } as const;
+
+/** Input options per scheme: transport, timeouts, and only the protocols that scheme needs. */
+function inputArgs(scheme: MediaScheme): string[] {
+  const transport = scheme === 'rtsp' || scheme === 'rtsps'
+    // -timeout on the rtsp demuxer: socket connect and read timeout (µs). (On rtmp it would mean "listen".)
+    ? ['-rtsp_transport', 'tcp', '-timeout', String(IO_TIMEOUT_US)]
+    : ['-rw_timeout', String(IO_TIMEOUT_US)];
+  return [
+    ...transport,
+    '-protocol_whitelist', PROTOCOL_WHITELIST[scheme],
+    '-fflags', '+genpts+discardcorrupt',
+    '-analyzeduration', '1000000', '-probesize', '1000000',
+  ];
+}
+
+function videoArgs(mode: SessionMode): string[] {
+  // Audio is dropped: the console plays video only, and copying a camera's G.711 would break HLS.
+  if (mode === 'copy') return ['-map', '0:v:0', '-c:v', 'copy', '-an'];
+  return [
+    '-map', '0:v:0',
+    '-vf', "scale=w=-2:h='min(ih,1080)'",
+    '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
+    '-g', '50', '-sc_threshold', '0', '-force_key_frames', 'expr:gte(t,n_forced*1)',
+    '-an',
+  ];
+}
+
+function hlsOptions(layout: MediaLayout, deviceId: string, hlsTime: number, listSize: number): [string, string][] {
+  return [
+    ['hls_time', String(hlsTime)],
+    ['hls_list_size', String(listSize)],
+    ['hls_flags', 'delete_segments+program_date_time+independent_segments+temp_file+omit_endlist'],
+    // Media sequence numbers start at the epoch second: they keep rising across restarts, so a player
+    // never sees the sequence go back, and a new run never reuses an old segment's name.
+    ['hls_start_number_source', 'epoch'],
+    ['hls_segment_type', 'mpegts'],
+    ['hls_segment_filename', `${layout.liveDir(deviceId)}/seg-%d.ts`],
+  ];
+}
+
+function recordOptions(layout: MediaLayout, deviceId: string, sessionStartMs: number): [string, string][] {
+  return [
+    ['segment_time', String(RECORD_SEGMENT_S)],
+    ['segment_format', 'mpegts'],
+    ['reset_timestamps', '1'],
+    ['strftime', '1'],
+    ['segment_list', layout.segmentList(deviceId, sessionStartMs)],
+    ['segment_list_type', 'csv'],
+  ];
+}
+
+const flags = (opts: [string, string][]) => opts.flatMap(([k, v]) => [`-${k}`, v]);
+
+/** A tee slave option value or target: our paths never hold tee's special characters; refuse rather than escape. */
+function teeSafe(v: string): string {
+  if (/[[\]|:\\'"]/.test(v)) throw new Error(`media path unusable in an ffmpeg tee output: ${v}`);
+  return v;
+}
+
+/**
+ * The ffmpeg command line of one session run. Throws (UrlRefused) before anything spawns when the
+ * URL is not an allowed scheme (`file:`, `concat:`, …). The result holds the camera's credentials:
+ * log it only through `loggableCommand`.
+ */
+export function buildSessionArgs(input: SessionArgsInput): string[] {
+  const { source, mode, layout, sessionStartMs } = input;
+  const hlsTime = input.hlsTime ?? 1;
+  const listSize = input.listSize ?? 10;
+  const checked = checkMediaUrl(source.url, 'url');
+  const url = withCredentials(checked.url, source.username ?? checked.username, source.password ?? checked.password);
+  const id = source.deviceId;
+  const args = [
+    '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info', '-y',
+    // Copy mode decodes nothing, so -xerror only turns a read error (a stalled camera's read timeout)
+    // into an exit instead of an end of input. Transcoding leaves it out: a camera's odd corrupt frame
+    // must not restart the session; the segment-age watchdog catches stalls there.
+    ...(mode === 'copy' ? ['-xerror'] : []),
+    ...inputArgs(checked.scheme),
+    '-i', url,
+    ...videoArgs(mode),
+  ];
+  const hls = hlsOptions(layout, id, hlsTime, listSize);
+  if (!source.record) {
+    return [...args, '-f', 'hls', ...flags(hls), layout.livePlaylist(id)];
+  }
+  const rec = recordOptions(layout, id, sessionStartMs);
+  if (mode === 'copy') {
+    return [
+      ...args, '-f', 'hls', ...flags(hls), layout.livePlaylist(id),
+      ...videoArgs('copy'), '-f', 'segment', ...flags(rec), layout.recPattern(id),
+    ];
+  }
+  // Transcoding: encode once, mux twice.
+  const slave = (format: string, opts: [string, string][], target: string) =>
+    `[f=${format}:${opts.map(([k, v]) => `${k}=${teeSafe(v)}`).join(':')}]${teeSafe(target)}`;
+  return [
+    ...args, '-f', 'tee',
+    `${slave('hls', hls, layout.livePlaylist(id))}|${slave('segment', rec, layout.recPattern(id))}`,
+  ];
+}
+
+/** The command line as it may be logged or shown: credentials removed. */
+export function loggableCommand(args: readonly string[]): string {
+  return scrubUrl(['ffmpeg', ...args].join(' '));
+}
+
+/** Lines ffmpeg prints on every segment: kept out of the diagnostic tail. */
+const NOISE = /\] Opening '.*' for (writing|reading)$|^\s*$/;
+
+/** The last lines of a process's stderr, credentials scrubbed, per-segment chatter left out. */
+export class StderrTail {
+  private readonly lines: string[] = [];
+  constructor(private readonly max = 30) {}
+  push(line: string): void {
+    if (NOISE.test(line)) return;
+    this.lines.push(scrubUrl(line).slice(0, 500));
+    if (this.lines.length > this.max) this.lines.splice(0, this.lines.length - this.max);
+  }
+  get(): string[] { return [...this.lines]; }
+  text(): string { return this.lines.join('\n'); }
+}
+
+export interface FfmpegExit {
+  code: number | null;
+  signal: string | null;
+  /** Spawn failure (ffmpeg missing), when there was no process. */
+  error: string | null;
+}
+
+export interface FfmpegProcess {
+  readonly pid: number | null;
+  /** Resolves once the process has exited and its stderr is drained. */
+  readonly exited: Promise<FfmpegExit>;
+  readonly tail: StderrTail;
+  /** SIGTERM to the group, wait ≤ graceMs, SIGKILL the group; resolves within graceMs + 1 s. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Process groups of the ffmpegs alive in this process: killed on any exit. */
+const liveGroups = new Set<number>();
+let exitHookSet = false;
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try { process.kill(-pid, signal); } catch { /* already gone */ }
+}
+
+/** SIGKILL every ffmpeg group this process started and that is still alive (synchronous). */
+export function killAllFfmpeg(): void {
+  for (const pid of liveGroups) killGroup(pid, 'SIGKILL');
+  liveGroups.clear();
+}
+
+/** Pids of the live ffmpeg groups (diagnostics, tests). */
+export function liveFfmpegPids(): number[] {
+  return [...liveGroups];
+}
+
+interface FluentInternals {
+  _spawnFfmpeg(
+    args: string[],
+    options: Record<string, unknown>,
+    processCB: (proc: ChildProcess, stdoutRing: unknown, stderrRing: { callback(cb: (line: string) => void): void }) => void,
+    endCB: (err: Error | null) => void,
+  ): void;
+}
+
+/**
+ * Start ffmpeg with `args`. fluent-ffmpeg resolves the binary (FFMPEG_PATH, then PATH via the
+ * `which` module) and splits stderr into lines; its public `run()` fixes the spawn options
+ * (no `detached`, no `env`), so we call its `_spawnFfmpeg(args, spawnOptions, …)`, which hands
+ * our options to child_process.spawn unchanged: `detached: true` (own process group, so a stop
+ * reaches ffmpeg and anything it forks), `env` with TZ=UTC, stdin closed, no shell.
+ */
+export function spawnFfmpeg(args: string[], opts: { onLine?: (line: string) => void; tailLines?: number } = {}): FfmpegProcess {
+  if (!exitHookSet) {
+    exitHookSet = true;
+    process.on('exit', killAllFfmpeg);
+  }
+  const tail = new StderrTail(opts.tailLines ?? 30);
+  let child: ChildProcess | null = null;
+  let resolveExit!: (e: FfmpegExit) => void;
+  const exited = new Promise<FfmpegExit>((r) => { resolveExit = r; });
+  let done = false;
+  let cancelled = false;
+  const finish = (error: string | null) => {
+    if (done) return;
+    done = true;
+    const c = child as ChildProcess | null;
+    if (c?.pid) liveGroups.delete(c.pid);
+    const ran = c !== null && (c.exitCode !== null || c.signalCode !== null);
+    resolveExit({ code: c?.exitCode ?? null, signal: c?.signalCode ?? null, error: ran ? null : error });
+  };
+
+  const command = ffmpeg() as unknown as FluentInternals;
+  command._spawnFfmpeg(
+    [...args],
+    {
+      detached: true,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, ...FFMPEG_ENV },
+      windowsHide: true,
+      stdoutLines: opts.tailLines ?? 30,
+    },
+    (proc, _stdout, stderrRing) => {
+      child = proc;
+      if (!proc.pid) return; // spawn failed: fluent reports the error through endCB
+      const pid = proc.pid;
+      liveGroups.add(pid);
+      proc.once('exit', () => liveGroups.delete(pid));
+      if (cancelled) killGroup(pid, 'SIGKILL'); // stopped while fluent was still resolving the binary
+      stderrRing.callback((line) => {
+        tail.push(line);
+        opts.onLine?.(line);
+      });
+    },
+    (err) => finish(err ? err.message : null),
+  );
+
+  const timer = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+  return {
+    get pid() { return child?.pid ?? null; },
+    exited,
+    tail,
+    async stop(graceMs = 3000) {
+      if (done) return;
+      const pid = (child as ChildProcess | null)?.pid;
+      if (!pid) {
+        cancelled = true;
+        await Promise.race([exited, timer(graceMs)]);
+        return;
+      }
+      killGroup(pid, 'SIGTERM');
+      await Promise.race([exited, timer(graceMs)]);
+      if (done) return;
+      killGroup(pid, 'SIGKILL');
+      await Promise.race([exited, timer(1000)]);
+    },
+  };
+}
