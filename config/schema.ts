@@ -39,6 +39,14 @@ export const ConfigSchema = Type.Object({
     nodeId: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', default: 'gw-1', description: 'letters, digits and _.- (1–64 characters)' }),
     maxSessions: Type.Integer({ minimum: 1, maximum: 2000, default: 64, description: 'an integer from 1 to 2000' }),
     leaseSeconds: Seconds(30, 5),
+    /** A live-only session with no viewer for this long stops. */
+    idleStopSeconds: Seconds(30, 3),
+    /** Below this much free space on the media disk, sessions degrade instead of writing. */
+    minFreeMb: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 500, description: 'megabytes from 0 to 10000000' }),
+  }, { default: {} }),
+  ingest: Type.Object({
+    rtmpHost: Type.String({ minLength: 1, default: '0.0.0.0', description: 'an address to listen on' }),
+    rtmpPort: Port(1935),
   }, { default: {} }),
   health: Type.Object({
     intervalSeconds: Seconds(60, 5),
@@ -84,6 +92,10 @@ export const ENV_MAP: Record<string, string> = {
   SKYNET_GATEWAY_NODE_ID: 'gateway.nodeId',
   SKYNET_GATEWAY_MAX_SESSIONS: 'gateway.maxSessions',
   SKYNET_GATEWAY_LEASE_SECONDS: 'gateway.leaseSeconds',
+  SKYNET_GATEWAY_IDLE_STOP_SECONDS: 'gateway.idleStopSeconds',
+  SKYNET_GATEWAY_MIN_FREE_MB: 'gateway.minFreeMb',
+  SKYNET_RTMP_HOST: 'ingest.rtmpHost',
+  SKYNET_RTMP_PORT: 'ingest.rtmpPort',
   SKYNET_HEALTH_INTERVAL_SECONDS: 'health.intervalSeconds',
   SKYNET_HEALTH_CONCURRENCY: 'health.concurrency',
   SKYNET_HEALTH_TIMEOUT_MS: 'health.timeoutMs',

@@ -33,6 +33,12 @@ export function createGatewayClient(deps: { nodes: NodeRepository; serviceToken:
       if (!node) throw unavailable('no gateway node holds this device right now (is the gateway running and the device enabled?)');
       return call<T>(node.internalUrl, method, path, body, timeoutMs);
     },
+    /** The node holding a device (for its public media URL), or a 503. */
+    async nodeFor(deviceId: string) {
+      const node = await deps.nodes.nodeForDevice(deviceId);
+      if (!node) throw unavailable('no gateway node holds this device right now (is the gateway running and the device enabled?)');
+      return node;
+    },
     /** Call any live node (probing a device that is not registered yet). */
     async anyNode<T>(method: string, path: string, body?: unknown, timeoutMs?: number): Promise<T> {
       const node = await deps.nodes.anyLiveNode(deps.leaseSeconds * 2);
