@@ -60,6 +60,16 @@ export const onvifUserRoutes = fp(async (app: App, { gateway, devices, audit }: 
     return result;
   });
 
+  app.post('/api/devices/:id/probe', {
+    config: { access: { roles: ADMIN } },
+    schema: { tags: ['onvif'], description: 'Probe a registered device again with its stored credentials.', params: IdParams, response: { 200: ProbeResult, ...errors(400, 401, 403, 404, 502, 503) } },
+  }, async (req) => {
+    await devices.get(req.params.id);
+    const result = await gateway.forDevice<Static<typeof ProbeResult>>(req.params.id, 'POST', `/internal/devices/${req.params.id}/probe`, {}, 20_000);
+    await audit.record({ actor: req.principal!, action: 'onvif.probe', targetType: 'device', targetId: req.params.id, ip: req.ip, requestId: req.id });
+    return result;
+  });
+
   app.post('/api/devices/discover', {
     config: { access: { roles: ADMIN } },
     schema: { tags: ['onvif'], description: 'WS-Discovery: multicast on the gateway\'s network, or unicast to `host`.', body: DiscoverBody, response: { 200: Type.Object({ items: Type.Array(Discovered) }), ...errors(400, 401, 403, 503) } },
@@ -126,6 +136,8 @@ export const onvifInternalRoutes = fp(async (app: App, { onvif }: { onvif: Onvif
   const access = 'service' as const;
   app.post('/internal/onvif/probe', { config: { access }, schema: { body: ProbeBody, response: { 200: ProbeResult } } },
     async (req) => onvif.probe(req.body));
+  app.post('/internal/devices/:id/probe', { config: { access }, schema: { params: IdParams, response: { 200: ProbeResult } } },
+    async (req) => onvif.probeRegistered(req.params.id));
   app.post('/internal/onvif/discover', { config: { access }, schema: { body: DiscoverBody, response: { 200: Type.Object({ items: Type.Array(Discovered) }) } } },
     async (req) => ({ items: await onvif.discover(req.body) }));
   app.post('/internal/devices/:id/ptz/move', { config: { access }, schema: { params: IdParams, body: Move } },

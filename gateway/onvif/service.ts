@@ -38,6 +38,15 @@ export function createOnvifService(deps: { connection: (deviceId: string) => Pro
         return { ...r, rtspMain: r.rtspMain ?? null, rtspSub: r.rtspSub ?? null, snapshotUri: r.snapshotUri ?? null };
       }),
 
+    /** Probe a registered device with its stored credentials (re-probe after a firmware change). */
+    async probeRegistered(deviceId: string) {
+      const c = await conn(deviceId);
+      return onvifCall(async () => {
+        const r = await probeDevice(c);
+        return { ...r, rtspMain: r.rtspMain ?? null, rtspSub: r.rtspSub ?? null, snapshotUri: r.snapshotUri ?? null };
+      });
+    },
+
     async discover(q: { timeoutMs: number; host?: string; port?: number }) {
       const found = q.host
         ? await probeUnicast({ host: checkHost(q.host, 'host'), port: q.port ?? 3702, timeoutMs: q.timeoutMs })

@@ -78,13 +78,13 @@ describe('skynet up', () => {
       expect(health.status).toBe(200);
     }
     const docs = await fetch(`http://127.0.0.1:${port}/docs/json`);
-    expect((await docs.json()).openapi).toMatch(/^3\./);
+    expect(((await docs.json()) as { openapi: string }).openapi).toMatch(/^3\./);
     const login = await fetch(`http://127.0.0.1:${port}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'cli-admin-password' }) });
     expect(login.status).toBe(200);
     const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
-    const devices = await (await fetch(`http://127.0.0.1:${port}/api/devices?pageSize=1`, { headers: { cookie } })).json();
+    const devices = (await (await fetch(`http://127.0.0.1:${port}/api/devices?pageSize=1`, { headers: { cookie } })).json()) as { total: number };
     expect(devices.total).toBeGreaterThan(50);
-    const checkpoints = await (await fetch(`http://127.0.0.1:${port}/api/devices?kind=checkpoint`, { headers: { cookie } })).json();
+    const checkpoints = (await (await fetch(`http://127.0.0.1:${port}/api/devices?kind=checkpoint`, { headers: { cookie } })).json()) as { total: number };
     expect(checkpoints.total).toBeGreaterThan(0);
     // Make a simulated camera encode, so there is an ffmpeg to leave behind if shutdown were sloppy.
     const probe = spawnSync('ffprobe', ['-v', 'error', '-rtsp_transport', 'tcp', '-show_streams', `rtsp://admin:sim-cam-001@127.0.0.1:${port + 11}/Streaming/Channels/101`], { encoding: 'utf8', timeout: 20_000 });

@@ -76,6 +76,12 @@ describe('registration by ONVIF probe', () => {
     await expect.poll(async () => (await deviceState(ptzId)).state, { timeout: 15_000 }).toBe('online');
   });
 
+  it('probes a registered device again with its stored password', async () => {
+    const res = await api('POST', `/api/devices/${ptzId}/probe`, {});
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json()).toMatchObject({ vendor: 'Skynet-Sim', ptz: true });
+  });
+
   it('answers a wrong password with 502 and a reason, and an unreachable host likewise', async () => {
     const cam = sim.cameras[0]!;
     const wrong = await api('POST', '/api/devices/probe', { host: '127.0.0.1', port: cam.onvifPort, username: 'admin', password: 'not-the-password' });
