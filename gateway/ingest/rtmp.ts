@@ -21,6 +21,15 @@ export const RTMP_APP = 'live';
 const SAFE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
 /** Media a publisher may send while its key is being looked up (it is held, then replayed). */
 const PENDING_BYTES_MAX = 4 * 1024 * 1024;
+/**
+ * NMS allocates whatever message length a chunk header declares (up to 16 MiB), per chunk stream,
+ * before anyone is authenticated: a few bytes of garbage could make it allocate gigabytes.
+ * Before a connection publishes or plays only small command messages are allowed.
+ */
+const MESSAGE_MAX_UNAUTHENTICATED = 64 * 1024;
+const MESSAGE_MAX = 8 * 1024 * 1024;
+const PARSE_BUFFERS_MAX = 32 * 1024 * 1024;
+const CHUNK_STREAMS_MAX = 32;
 
 // ---- the slice of node-media-server 4.x this adapter touches (the package ships no types) ----
 interface NmsPacket { codec_type: number; flags: number; size: number; data: Buffer; dts: number; pts: number }
@@ -35,6 +44,13 @@ interface NmsBroadcast {
   donePlay(session: NmsSession): void;
   broadcastMessage(packet: NmsPacket): void;
 }
+interface NmsInPacket { capacity: number; header: { length: number } }
+interface NmsRtmp {
+  parserData(data: Buffer): string | null;
+  packetAlloc(): void;
+  parserPacket: NmsInPacket;
+  inPackets: Map<number, NmsInPacket>;
+}
 interface NmsSession {
   id: string;
   isPublisher: boolean;
@@ -45,7 +61,7 @@ interface NmsSession {
   streamQuery: object;
   inBytes: number;
   broadcast: NmsBroadcast;
-  rtmp: { parserData(data: Buffer): string | null };
+  rtmp: NmsRtmp;
   run(): void;
   close(): void;
   onConnect: (req: NmsConnectRequest) => void;
@@ -90,13 +106,34 @@ export function loopbackHost(bindHost: string): string {
   return bindHost.includes(':') ? `[${bindHost}]` : bindHost;
 }
 
-type Role = 'new' | 'pending' | 'publisher' | 'player' | 'closed';
+class RtmpLimitError extends Error {}
+
+/** Refuse oversized messages and too many chunk streams before NMS allocates their buffers (throws). */
+function guardAllocations(rtmp: NmsRtmp, authenticated: () => boolean): void {
+  const alloc = rtmp.packetAlloc.bind(rtmp);
+  rtmp.packetAlloc = () => {
+    const packet = rtmp.parserPacket;
+    const length = packet.header.length;
+    if (packet.capacity < length) {
+      if (length > (authenticated() ? MESSAGE_MAX : MESSAGE_MAX_UNAUTHENTICATED)) throw new RtmpLimitError('rtmp message too large');
+      if (rtmp.inPackets.size > CHUNK_STREAMS_MAX) throw new RtmpLimitError('too many rtmp chunk streams');
+      let total = length;
+      for (const p of rtmp.inPackets.values()) if (p !== packet) total += p.capacity;
+      if (total > PARSE_BUFFERS_MAX) throw new RtmpLimitError('rtmp parse buffers too large');
+    }
+    alloc();
+  };
+}
+
+type Role = 'new' | 'pending' | 'publisher' | 'player';
 
 interface Conn {
   socket: Socket;
   session: NmsSession;
   remote: string;
   role: Role;
+  /** Refused or closed: nothing more is parsed, accepted or forwarded. The role stays for the close handler. */
+  dead: boolean;
   app: string;
   name: string;
   deviceId: string | null;
@@ -115,7 +152,7 @@ export async function startRtmpIngest(opts: RtmpIngestOptions): Promise<RtmpInge
   const conns = new Set<Conn>();
   const live = new Map<string, Conn>(); // stream key → its publisher
   const broadcasts = new Map<string, NmsBroadcast>(); // our own, not NMS's process-wide Context
-  let closing = false;
+  let closing: Promise<void> | null = null;
 
   function broadcastFor(path: string): NmsBroadcast {
     let b = broadcasts.get(path);
@@ -133,10 +170,10 @@ export async function startRtmpIngest(opts: RtmpIngestOptions): Promise<RtmpInge
   }
 
   function refuse(conn: Conn, reason: string, fields: Record<string, unknown> = {}): void {
-    if (conn.role === 'closed') return;
+    if (conn.dead) return;
     log.warn({ remote: conn.remote, app: conn.app || undefined, key: conn.name ? keyRef(conn.name) : undefined, ...fields, reason },
       'rtmp connection refused');
-    conn.role = 'closed';
+    conn.dead = true;
     conn.socket.destroy();
   }
 
@@ -156,7 +193,7 @@ export async function startRtmpIngest(opts: RtmpIngestOptions): Promise<RtmpInge
       log.error({ err, key: keyRef(conn.name) }, 'stream key lookup failed');
       return refuse(conn, 'stream key lookup failed');
     }
-    if (conn.role !== 'pending') return; // the pusher left while we looked
+    if (conn.dead) return; // the pusher left (or was dropped) while we looked
     if (!owner) return refuse(conn, 'unknown stream key');
     if (!owner.enabled) return refuse(conn, 'device disabled', { deviceId: owner.deviceId });
     const busy = live.get(conn.name) ?? [...live.values()].find((c) => c.deviceId === owner.deviceId);
@@ -192,7 +229,7 @@ export async function startRtmpIngest(opts: RtmpIngestOptions): Promise<RtmpInge
 
   function onClosed(conn: Conn, ended: () => void): void {
     const was = conn.role;
-    conn.role = 'closed';
+    conn.dead = true;
     conns.delete(conn);
     const path = conn.session.streamPath;
     if (was === 'player') {
@@ -218,7 +255,7 @@ export async function startRtmpIngest(opts: RtmpIngestOptions): Promise<RtmpInge
     let ended = () => {};
     const conn: Conn = {
       socket, session, remote: `${bareAddress(socket.remoteAddress)}:${socket.remotePort ?? ''}`,
-      role: 'new', app: '', name: '', deviceId: null, held: [], heldBytes: 0,
+      role: 'new', dead: false, app: '', name: '', deviceId: null, held: [], heldBytes: 0,
       ended: new Promise<void>((resolve) => { ended = resolve; }),
     };
     conns.add(conn);
@@ -235,16 +272,17 @@ export async function startRtmpIngest(opts: RtmpIngestOptions): Promise<RtmpInge
       if (!SAFE_NAME.test(conn.app) || !SAFE_NAME.test(conn.name)) refuse(conn, 'invalid app or stream name');
     };
     session.onPush = () => {
-      if (conn.role === 'closed') return;
+      if (conn.dead) return;
       authorizePublish(conn).catch((err: unknown) => {
         log.error({ err }, 'rtmp publish failed');
         refuse(conn, 'internal error');
       });
     };
     session.onPlay = () => {
-      if (conn.role !== 'closed') authorizePlay(conn);
+      if (!conn.dead) authorizePlay(conn);
     };
     session.onPacket = (packet) => {
+      if (conn.dead) return;
       if (conn.role === 'publisher') {
         session.broadcast.broadcastMessage(packet);
       } else if (conn.role === 'pending') {
@@ -255,20 +293,23 @@ export async function startRtmpIngest(opts: RtmpIngestOptions): Promise<RtmpInge
       }
       // from anyone else (a player, a connection that never published): dropped
     };
+    guardAllocations(session.rtmp, () => conn.role === 'publisher' || conn.role === 'player');
+    let first = true;
     session.onData = (data) => {
-      if (conn.role === 'closed') return;
+      if (conn.dead) return;
+      if (first && data.length > 0) {
+        first = false;
+        if (data[0] !== 3) return refuse(conn, 'not rtmp (handshake version is not 3)');
+      }
       session.inBytes += data.length;
-      let err: string | null;
+      // NMS's own parse errors may quote the stream path (the key): only our limit errors are logged.
+      let failure: string | null;
       try {
-        err = session.rtmp.parserData(data);
+        failure = session.rtmp.parserData(data) === null ? null : 'parse error';
       } catch (e) {
-        err = e instanceof Error ? e.message : String(e);
+        failure = e instanceof RtmpLimitError ? e.message : 'parse error';
       }
-      if (err !== null) {
-        // Parse errors may quote the stream path; log only that the stream was bad.
-        log.debug({ remote: conn.remote, key: conn.name ? keyRef(conn.name) : undefined }, 'rtmp protocol error');
-        refuse(conn, 'malformed rtmp');
-      }
+      if (failure !== null) refuse(conn, 'malformed rtmp', { error: failure });
     };
     session.onClose = () => onClosed(conn, ended);
     session.onError = (err) => log.debug({ remote: conn.remote, code: (err as NodeJS.ErrnoException).code }, 'rtmp socket error');
@@ -301,14 +342,15 @@ export async function startRtmpIngest(opts: RtmpIngestOptions): Promise<RtmpInge
     port,
     sourceUrl: (streamKey) => `rtmp://${urlHost}:${port}/${RTMP_APP}/${encodeURIComponent(streamKey)}`,
     publishing: () => [...live.values()].flatMap((c) => (c.deviceId ? [c.deviceId] : [])),
-    async close() {
-      if (closing) return;
-      closing = true;
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      const open = [...conns];
-      for (const c of open) c.socket.destroy();
-      await Promise.all([closed, ...open.map((c) => c.ended)]);
-      log.info({ port }, 'rtmp ingest closed');
+    close() {
+      closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        const open = [...conns];
+        for (const c of open) c.socket.destroy();
+        await Promise.all([closed, ...open.map((c) => c.ended)]);
+        log.info({ port }, 'rtmp ingest closed');
+      })();
+      return closing;
     },
   };
 }

@@ -12,6 +12,7 @@ import type { DeviceService } from '../devices/service.ts';
 import type { GatewayClient } from '../nodes/client.ts';
 import type { MediaLayout } from './layout.ts';
 import { checkMediaToken, mintMediaToken } from './media-auth.ts';
+import type { StreamRepository } from './repository.ts';
 import type { SessionInfo } from './types.ts';
 
 export const SessionSchema = Type.Object({
@@ -114,8 +115,20 @@ export const streamInternalRoutes = fp(async (app: App, opts: { sessions: LiveSe
  * that holds it, mint a short-lived token bound to the user and the camera, and
  * write the audit row.
  */
-export const streamUserRoutes = fp(async (app: App, opts: { gateway: GatewayClient; devices: DeviceService; audit: AuditLog; mediaKey: Buffer }) => {
-  const { gateway, devices, audit, mediaKey } = opts;
+export const streamUserRoutes = fp(async (app: App, opts: { gateway: GatewayClient; devices: DeviceService; audit: AuditLog; mediaKey: Buffer; streams: StreamRepository }) => {
+  const { gateway, devices, audit, mediaKey, streams } = opts;
+
+  app.get('/api/devices/:id/stream-events', {
+    config: { access: { roles: STAFF } },
+    schema: {
+      tags: ['live'], description: 'Session state changes with their reasons, newest first.', params: IdParams,
+      querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }) }),
+      response: { 200: Type.Object({ items: Type.Array(Type.Object({ at: DateTime, state: Type.String(), reason: Type.Union([Type.String(), Type.Null()]), mode: Type.Union([Type.String(), Type.Null()]), nodeId: Type.String() })) }), ...errors(400, 401, 403, 404) },
+    },
+  }, async (req) => {
+    await devices.get(req.params.id);
+    return { items: await streams.history(req.params.id, req.query.limit) };
+  });
 
   app.post('/api/devices/:id/live', {
     config: { access: { roles: STAFF } },

@@ -39,6 +39,13 @@ export const router = createRouter({
           props: true,
           meta: { titleKey: 'nav.devices' },
         },
+        {
+          path: 'player/:id',
+          name: 'player',
+          component: () => import('./pages/PlayerPage.vue'),
+          props: true,
+          meta: { titleKey: 'player.title' },
+        },
       ],
     },
     { path: '/:pathMatch(.*)*', redirect: '/' },
