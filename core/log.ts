@@ -14,12 +14,21 @@ export const REDACT_PATHS = [
   'headers.authorization', 'headers.cookie',
 ];
 
-export function createLogger(options: LoggerOptions = {}): Logger {
-  return pino({
+/** Request lines without credentials: media tokens ride in URLs (`?token=`), and URLs are logged. */
+const serializers = {
+  req: (req: { method?: string; url?: string; ip?: string; socket?: { remotePort?: number } }) => ({
+    method: req.method, url: req.url ? scrubUrl(req.url) : req.url, remoteAddress: req.ip, remotePort: req.socket?.remotePort,
+  }),
+};
+
+export function createLogger(options: LoggerOptions = {}, destination?: pino.DestinationStream): Logger {
+  const opts: LoggerOptions = {
     level: process.env.SKYNET_LOG_LEVEL ?? (process.env.VITEST ? 'silent' : 'info'),
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    serializers,
     ...options,
-  });
+  };
+  return destination ? pino(opts, destination) : pino(opts);
 }
 
 /** Remove user:password from every URL in a string, and password-like query values. */

@@ -11,6 +11,11 @@ import { createDeviceService } from '../../gateway/devices/service.ts';
 import { createGatewayClient } from '../../gateway/nodes/client.ts';
 import { createNodeRepository } from '../../gateway/nodes/repository.ts';
 import { onvifUserRoutes } from '../../gateway/onvif/routes.ts';
+import { createRecordingRepository } from '../../gateway/recordings/repository.ts';
+import { recordingUserRoutes } from '../../gateway/recordings/routes.ts';
+import { createRecordingService } from '../../gateway/recordings/service.ts';
+import { createStreamRepository } from '../../gateway/streams/repository.ts';
+import { streamUserRoutes } from '../../gateway/streams/routes.ts';
 import { webApp } from './web.ts';
 
 /**
@@ -31,7 +36,8 @@ export async function buildConsole(platform: Platform): Promise<App> {
         styleSrc: ["'self'", "'unsafe-inline'"],
         imgSrc: ["'self'", 'data:', 'blob:'],
         mediaSrc: ["'self'", 'blob:'],
-        connectSrc: ["'self'", 'ws:', 'wss:', config.gateway.publicUrl ?? `http://127.0.0.1:${config.gateway.port}`],
+        // Media comes from gateway nodes (another origin); hls.js fetches it and feeds MSE through blob: URLs.
+        connectSrc: ["'self'", 'ws:', 'wss:', 'http:', 'https:'],
         workerSrc: ["'self'", 'blob:'],
         upgradeInsecureRequests: null,
       },
@@ -50,6 +56,11 @@ export async function buildConsole(platform: Platform): Promise<App> {
   const gateway = createGatewayClient({ nodes: createNodeRepository(pool), serviceToken: keys.serviceToken, leaseSeconds: config.gateway.leaseSeconds });
   await app.register(deviceRoutes, { devices, audit, timezone: config.site.timezone });
   await app.register(onvifUserRoutes, { gateway, devices, audit });
+  await app.register(streamUserRoutes, { gateway, devices, audit, mediaKey: keys.media, streams: createStreamRepository(pool) });
+  await app.register(recordingUserRoutes, {
+    recordings: createRecordingService({ repo: createRecordingRepository(pool) }), devices, audit, keys: { media: keys.media },
+    gatewayPublicUrl: async (deviceId: string) => (await gateway.nodeFor(deviceId)).publicUrl, timezone: config.site.timezone,
+  });
   await app.register(webApp);
   return app;
 }

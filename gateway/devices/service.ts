@@ -98,6 +98,7 @@ export function createDeviceService({ repo, boxKey }: DeviceServiceDeps) {
       return report;
     },
 
+    byStreamKey: (key: string) => repo.getByStreamKey(key),
     listSites: () => repo.listSites(),
     statusHistory: (id: string, limit = 50) => repo.statusHistory(id, limit),
 
@@ -123,6 +124,7 @@ export function createDeviceService({ repo, boxKey }: DeviceServiceDeps) {
           username: secret?.username ?? null, password: secret?.passwordEnc ? open(boxKey, secret.passwordEnc) : null,
           rtspMain: device.streams.main, rtspSub: device.streams.sub, snapshotUri: device.streams.snapshot,
           ptz: device.ptz, enabled: device.enabled, recordingMode: device.recording.mode, streamKey: device.streamKey,
+          encoding: device.profiles[0]?.encoding ?? null,
         };
       });
     },

@@ -146,4 +146,6 @@ export interface DeviceConnection {
   enabled: boolean;
   recordingMode: RecordingMode;
   streamKey: string | null;
+  /** Video encoding of the main profile as ONVIF reported it (H264, H265…), null when unknown. */
+  encoding: string | null;
 }

@@ -42,7 +42,10 @@ function inputArgs(scheme: MediaScheme): string[] {
     ...transport,
     '-protocol_whitelist', PROTOCOL_WHITELIST[scheme],
     '-fflags', '+genpts+discardcorrupt',
-    '-analyzeduration', '1000000', '-probesize', '1000000',
+    // Stop probing after the first packet: the SDP already names the codec (all we need to choose copy
+    // or transcode), and every probed second would be a second of start-up and a second of lead of
+    // EXT-X-PROGRAM-DATE-TIME over the wall clock (probed frames are stamped as if after muxer start).
+    '-probesize', '32',
   ];
 }
 
@@ -104,10 +107,9 @@ export function buildSessionArgs(input: SessionArgsInput): string[] {
   const id = source.deviceId;
   const args = [
     '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info', '-y',
-    // Copy mode decodes nothing, so -xerror only turns a read error (a stalled camera's read timeout)
-    // into an exit instead of an end of input. Transcoding leaves it out: a camera's odd corrupt frame
-    // must not restart the session; the segment-age watchdog catches stalls there.
-    ...(mode === 'copy' ? ['-xerror'] : []),
+    // No -xerror: on ffmpeg 5.1 it makes the "Non-monotonous DTS" of an RTSP stream's first packets
+    // fatal (and a transcode's odd corrupt frame). A stall ends the process anyway (the 5 s read
+    // timeout ends the input), and the supervisor's segment-age watchdog restarts it sooner.
     ...inputArgs(checked.scheme),
     '-i', url,
     ...videoArgs(mode),
@@ -220,8 +222,9 @@ export function spawnFfmpeg(args: string[], opts: { onLine?: (line: string) => v
     done = true;
     const c = child as ChildProcess | null;
     if (c?.pid) liveGroups.delete(c.pid);
-    const ran = c !== null && (c.exitCode !== null || c.signalCode !== null);
-    resolveExit({ code: c?.exitCode ?? null, signal: c?.signalCode ?? null, error: ran ? null : error });
+    // A process that never started (ENOENT) has no pid, and Node puts the errno in exitCode.
+    const ran = c?.pid !== undefined && (c.exitCode !== null || c.signalCode !== null);
+    resolveExit(ran ? { code: c!.exitCode, signal: c!.signalCode, error: null } : { code: null, signal: null, error: error ?? 'ffmpeg did not start' });
   };
 
   const command = ffmpeg() as unknown as FluentInternals;

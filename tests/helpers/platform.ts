@@ -3,11 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Writable } from 'node:stream';
-import pino from 'pino';
 import { inject } from 'vitest';
 import { loadConfig } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
-import { REDACT_PATHS } from '../../core/log.ts';
+import { createLogger } from '../../core/log.ts';
 import { createPlatform, type Platform } from '../../core/platform.ts';
 import type { Role } from '../../core/identity/types.ts';
 import type { App } from '../../core/http/app.ts';
@@ -34,6 +33,8 @@ export async function testPlatform(overrides: Record<string, unknown> = {}): Pro
       dataDir,
       'console.port': 0,
       'gateway.port': 0,
+      'ingest.rtmpPort': 0,
+      'ingest.rtmpHost': '127.0.0.1',
       'gateway.host': '127.0.0.1',
       'gateway.nodeId': `gw-${randomBytes(3).toString('hex')}`,
       'health.timeoutMs': 1500,
@@ -41,7 +42,7 @@ export async function testPlatform(overrides: Record<string, unknown> = {}): Pro
     },
   });
   const logs = new LogCapture();
-  const log = pino({ level: 'debug', redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, logs);
+  const log = createLogger({ level: 'debug' }, logs);
   const platform = await createPlatform(config, log);
   return {
     platform, config, logs,
@@ -64,4 +65,14 @@ export async function loginAs(app: App, platform: Platform, roles: Role[]): Prom
   const setCookie = res.headers['set-cookie'];
   const cookie = (Array.isArray(setCookie) ? setCookie[0] : setCookie)!.split(';')[0]!;
   return { cookie, username, password, userId: user.id };
+}
+
+/** Wait until `check` returns true (for hooks, where expect.poll is not available). */
+export async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }

@@ -1,0 +1,325 @@
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../../core/log.ts';
+import {
+  backoffDelayMs, classifyFailure, codecMismatch, diskVerdict, failureState, initialMode, inputVideoCodec,
+  recordingDays, shouldResetBackoff, shouldRestart, staleAfterMs, staleFor, type Failure,
+} from './decide.ts';
+import { freeSpaceMb } from './disk.ts';
+import { buildSessionArgs, loggableCommand, spawnFfmpeg, type FfmpegProcess, type SessionMode } from './ffmpeg.ts';
+import type { MediaLayout } from './layout.ts';
+import type { SessionInfo, SessionState, StateChange, StreamSource } from './types.ts';
+
+/**
+ * One camera's watchdog (Frigate-style): it owns one ffmpeg at a time, judges health on a 1 s tick
+ * by the age of the newest live segment, restarts with back-off and a classified reason, degrades
+ * when the disk is full, and stops with a time limit. Every state change goes to `onStateChange`.
+ */
+
+export interface SupervisorOptions {
+  log: Logger;
+  layout: MediaLayout;
+  source: StreamSource;
+  onStateChange: (change: StateChange) => void;
+  /** Free space (MB) under which the session degrades instead of running. */
+  minFreeMb: () => number;
+  hlsTime?: number;
+  listSize?: number;
+  /** No new live segment for this long while running → restart (default max(6 s, 4 × hlsTime)). */
+  staleAfterMs?: number;
+  /** Extra time before the first segment of a run (default 10 s). */
+  startGraceMs?: number;
+  /** How often a degraded session looks at the disk again (default 5 s). */
+  diskRetryMs?: number;
+  /** Stop: SIGTERM, this long, SIGKILL (default 3 s). */
+  stopGraceMs?: number;
+  tickMs?: number;
+  /** Injected in tests. */
+  spawn?: typeof spawnFfmpeg;
+  freeSpaceMb?: (dir: string) => Promise<number>;
+}
+
+interface PlannedRestart {
+  failure: Failure;
+  /** Planned (mode switch, new source): respawn at once, not counted as a failure. */
+  immediate: boolean;
+}
+
+const sameStream = (a: StreamSource, b: StreamSource) =>
+  a.url === b.url && a.username === b.username && a.password === b.password;
+
+export class StreamSupervisor {
+  private src: StreamSource;
+  private readonly log: Logger;
+  private state: SessionState = 'starting';
+  private reason: string | null = null;
+  private mode: SessionMode | null = null;
+  private startedAt: number | null = null;
+  private lastSegmentMs: number | null = null;
+  private spawnedAt = 0;
+  private liveSince: number | null = null;
+  private spawns = 0;
+  private failures = 0;
+  private forceTranscode = false;
+  private codecSeen = false;
+  private command: string | null = null;
+  private proc: FfmpegProcess | null = null;
+  private planned: PlannedRestart | null = null;
+  private launching: Promise<void> | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private tickTimer: NodeJS.Timeout | null = null;
+  private ticking = false;
+  private daysReady = '';
+  private stopRequested = false;
+  private emitted = false;
+  /** The source the running (or last) ffmpeg was started with. */
+  private runSource: StreamSource | null = null;
+  private stopping: Promise<void> | null = null;
+
+  constructor(private readonly o: SupervisorOptions) {
+    this.src = o.source;
+    this.log = o.log.child({ deviceId: o.source.deviceId, component: 'stream' });
+  }
+
+  get source(): StreamSource { return this.src; }
+  /** When the running ffmpeg was spawned (0 when none runs): a playlist older than this is a leftover. */
+  get runStartedAt(): number { return this.proc ? this.spawnedAt : 0; }
+  get deviceId(): string { return this.src.deviceId; }
+
+  start(): void {
+    if (this.startedAt !== null || this.stopRequested) return;
+    this.startedAt = Date.now();
+    this.setState('starting', null);
+    this.tickTimer = setInterval(() => void this.tick(), this.o.tickMs ?? 1000);
+    this.tickTimer.unref();
+    this.launchSoon(0);
+  }
+
+  info(): SessionInfo {
+    return {
+      deviceId: this.src.deviceId,
+      state: this.state,
+      reason: this.reason,
+      mode: this.mode,
+      recording: this.src.record,
+      startedAt: this.startedAt === null ? null : new Date(this.startedAt).toISOString(),
+      lastSegmentAt: this.lastSegmentMs === null ? null : new Date(this.lastSegmentMs).toISOString(),
+      restarts: Math.max(0, this.spawns - 1),
+      viewers: 0,
+    };
+  }
+
+  /** Diagnostics: the running ffmpeg's pid, how many times it was spawned, its command line (scrubbed). */
+  debug(): { pid: number | null; spawns: number; failures: number; command: string | null } {
+    return { pid: this.proc?.pid ?? null, spawns: this.spawns, failures: this.failures, command: this.command };
+  }
+
+  /** The registry changed: restart at once when what ffmpeg reads or writes changed. */
+  update(source: StreamSource): void {
+    this.src = source;
+    if (this.stopRequested) return;
+    if (this.launching) void this.launching.then(() => this.applyUpdate());
+    else this.applyUpdate();
+  }
+
+  private applyUpdate(): void {
+    if (this.stopRequested) return;
+    const run = this.runSource;
+    // Never ran: a pending launch takes the new source; a refused URL (nothing pending) tries again.
+    if (!run && (this.retryTimer || this.launching)) return;
+    const streamChanged = !run || !sameStream(run, this.src) || run.encoding !== this.src.encoding;
+    if (!streamChanged && run.record === this.src.record) return;
+    if (streamChanged) this.forceTranscode = false;
+    const reason = streamChanged ? 'camera source changed' : this.src.record ? 'recording started' : 'recording stopped';
+    this.failures = 0;
+    if (this.proc) {
+      this.restart({ failure: { kind: 'exit', reason }, immediate: true });
+    } else {
+      this.setState('starting', reason);
+      this.launchSoon(0);
+    }
+  }
+
+  /** Stop ffmpeg (SIGTERM, ≤ 3 s, SIGKILL, all bounded), remove the live files, state stopped. */
+  stop(reason: string): Promise<void> {
+    if (this.stopping) return this.stopping;
+    this.stopRequested = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.tickTimer) clearInterval(this.tickTimer);
+    this.stopping = (async () => {
+      await this.launching;
+      const p = this.proc;
+      if (p) await p.stop(this.o.stopGraceMs ?? 3000);
+      this.proc = null;
+      await rm(this.o.layout.liveDir(this.src.deviceId), { recursive: true, force: true }).catch(() => {});
+      this.liveSince = null;
+      this.setState('stopped', reason);
+    })();
+    return this.stopping;
+  }
+
+  /** SIGKILL the running ffmpeg's group now (shutdown that ran out of time). */
+  killNow(): void {
+    this.stopRequested = true;
+    const pid = this.proc?.pid;
+    if (pid) try { process.kill(-pid, 'SIGKILL'); } catch { /* gone */ }
+  }
+
+  private launchSoon(delayMs: number): void {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.stopRequested || this.launching || this.proc) return;
+      this.launching = this.launch().catch((e: unknown) => {
+        this.log.error({ err: e }, 'stream launch failed');
+        this.fail({ kind: 'spawn', reason: `could not start: ${(e as Error).message}` }, null);
+      }).finally(() => { this.launching = null; });
+    }, delayMs);
+    this.retryTimer.unref();
+  }
+
+  private async launch(): Promise<void> {
+    const { layout } = this.o;
+    let free = Infinity;
+    try {
+      free = await (this.o.freeSpaceMb ?? freeSpaceMb)(layout.root);
+    } catch (e) {
+      this.log.warn({ err: e }, 'cannot read free disk space');
+    }
+    if (this.stopRequested) return;
+    const full = diskVerdict(free, this.o.minFreeMb());
+    if (full) {
+      this.setState('degraded', full);
+      this.launchSoon(this.o.diskRetryMs ?? 5000);
+      return;
+    }
+    if (this.state === 'degraded') this.setState('starting', 'disk space available again');
+
+    const mode: SessionMode = this.forceTranscode ? 'transcode' : initialMode(this.src.encoding);
+    let args: string[];
+    try {
+      args = buildSessionArgs({ source: this.src, mode, layout, sessionStartMs: Date.now(), hlsTime: this.o.hlsTime, listSize: this.o.listSize });
+    } catch (e) {
+      this.fail({ kind: 'url', reason: `URL refused: ${(e as Error).message}` }, null);
+      return;
+    }
+    const liveDir = layout.liveDir(this.src.deviceId);
+    await rm(liveDir, { recursive: true, force: true });
+    await mkdir(liveDir, { recursive: true });
+    if (this.src.record) await this.ensureRecordingDays(true);
+    if (this.stopRequested) return;
+
+    this.mode = mode;
+    this.runSource = this.src;
+    this.codecSeen = false;
+    this.spawnedAt = Date.now();
+    this.command = loggableCommand(args);
+    const proc: FfmpegProcess = (this.o.spawn ?? spawnFfmpeg)(args, { onLine: (line) => this.onLine(proc, line) });
+    this.proc = proc;
+    this.spawns++;
+    this.log.info({ command: this.command, mode, spawn: this.spawns }, 'ffmpeg started');
+    void proc.exited.then((exit) => this.onExit(proc, exit));
+  }
+
+  private onLine(proc: FfmpegProcess, line: string): void {
+    if (proc !== this.proc || this.codecSeen) return;
+    const codec = inputVideoCodec(line);
+    if (!codec) return;
+    this.codecSeen = true;
+    const mismatch = this.mode === 'copy' ? codecMismatch(codec) : null;
+    if (mismatch) {
+      this.forceTranscode = true;
+      this.restart({ failure: mismatch, immediate: true });
+    }
+  }
+
+  private restart(p: PlannedRestart): void {
+    if (!this.proc || this.planned) return;
+    this.planned = p;
+    void this.proc.stop(this.o.stopGraceMs ?? 3000);
+  }
+
+  private onExit(proc: FfmpegProcess, exit: { code: number | null; signal: string | null; error: string | null }): void {
+    if (proc !== this.proc) return;
+    this.proc = null;
+    this.liveSince = null;
+    const planned = this.planned;
+    this.planned = null;
+    if (this.stopRequested) return;
+    const tail = proc.tail.text() || null;
+    if (planned?.immediate) {
+      this.log.info({ reason: planned.failure.reason }, 'restarting ffmpeg');
+      if (planned.failure.kind === 'codec') this.mode = 'transcode';
+      this.setState('starting', planned.failure.reason, planned.failure.kind === 'codec' ? tail : null);
+      this.launchSoon(0);
+      return;
+    }
+    const failure = planned?.failure ?? classifyFailure(proc.tail.get(), exit);
+    this.log.warn({ reason: failure.reason, code: exit.code, signal: exit.signal, stderr: tail }, 'ffmpeg ended');
+    this.fail(failure, tail);
+  }
+
+  /** Record a failure and schedule the retry with back-off (or none, when the URL itself is refused). */
+  private fail(failure: Failure, tail: string | null): void {
+    this.failures++;
+    this.setState(failureState(failure, this.failures), failure.reason, tail);
+    if (!shouldRestart({ stopRequested: this.stopRequested, failure })) return;
+    this.launchSoon(backoffDelayMs(this.failures));
+  }
+
+  private async tick(): Promise<void> {
+    if (this.ticking || this.stopRequested) return;
+    this.ticking = true;
+    try {
+      const proc = this.proc;
+      if (!proc) return;
+      if (this.src.record) await this.ensureRecordingDays(false);
+      const now = Date.now();
+      const mtime = await stat(this.o.layout.livePlaylist(this.src.deviceId)).then((s) => s.mtimeMs, () => null);
+      if (proc !== this.proc || this.stopRequested) return;
+      if (mtime !== null && mtime > this.spawnedAt) {
+        this.lastSegmentMs = Math.max(this.lastSegmentMs ?? 0, Math.round(mtime));
+        if (this.state !== 'live' && !this.planned) {
+          this.liveSince = now;
+          this.setState('live', null);
+        }
+      }
+      if (this.state === 'live' && shouldResetBackoff(now, this.liveSince)) this.failures = 0;
+      const silent = staleFor({
+        now, spawnedAt: this.spawnedAt, lastSegmentMs: this.lastSegmentMs,
+        staleAfterMs: this.o.staleAfterMs ?? staleAfterMs(this.o.hlsTime ?? 1), startGraceMs: this.o.startGraceMs,
+      });
+      if (silent !== null) this.restart({ failure: { kind: 'stale', reason: `no segments for ${Math.round(silent / 1000)} s` }, immediate: false });
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  /** ffmpeg's segment muxer does not create the day directories of the strftime pattern: we do. */
+  private async ensureRecordingDays(force: boolean): Promise<void> {
+    const days = recordingDays(Date.now());
+    const key = days.join(',');
+    if (!force && key === this.daysReady) return;
+    const dir = this.o.layout.recDir(this.src.deviceId);
+    await Promise.all(days.map((d) => mkdir(join(dir, d), { recursive: true })));
+    this.daysReady = key;
+  }
+
+  private setState(state: SessionState, reason: string | null, stderrTail: string | null = null): void {
+    if (this.emitted && state === this.state && reason === this.reason && stderrTail === null) return;
+    this.emitted = true;
+    this.state = state;
+    this.reason = reason;
+    this.log.info({ state, reason, mode: this.mode }, 'stream state');
+    try {
+      this.o.onStateChange({ deviceId: this.src.deviceId, state, reason, mode: this.mode, stderrTail });
+    } catch (e) {
+      this.log.error({ err: e }, 'onStateChange failed');
+    }
+  }
+}
+
+/** Live segment files in a session's live dir (diagnostics, tests). */
+export async function liveSegments(layout: MediaLayout, deviceId: string): Promise<string[]> {
+  return (await readdir(layout.liveDir(deviceId)).catch(() => [] as string[])).filter((f) => f.endsWith('.ts'));
+}
