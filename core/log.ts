@@ -31,10 +31,14 @@ export function createLogger(options: LoggerOptions = {}, destination?: pino.Des
   return destination ? pino(opts, destination) : pino(opts);
 }
 
-/** Remove user:password from every URL in a string, and password-like query values. */
+/**
+ * Remove user:password from every URL in a string, password-like query values,
+ * and RTMP stream keys (the last path part of rtmp://host/app/KEY is the secret).
+ */
 export function scrubUrl(text: string): string {
   return text
     .replace(/([a-z][a-z0-9+.-]*:\/\/)([^/@\s:]+)(:[^/@\s]*)?@/gi, '$1***:***@')
+    .replace(/(rtmps?:\/\/[^\s/]+\/[^\s/]+\/)[^\s?'"]+/gi, '$1***')
     .replace(/([?&](?:password|pass|pwd|token|key|secret)=)[^&\s"']*/gi, '$1***');
 }
 

@@ -31,6 +31,7 @@ describe('media URL policy', () => {
     expect(url).toBe('rtsp://admin:p%40ss%20word@10.1.1.1/ch1');
     expect(scrubUrl(`ffmpeg -i ${url} -f hls`)).toBe('ffmpeg -i rtsp://***:***@10.1.1.1/ch1 -f hls');
     expect(scrubUrl('GET /x?token=abc.def&cam=1')).toBe('GET /x?token=***&cam=1');
+    expect(scrubUrl('-i rtmp://127.0.0.1:1935/live/SeCrEtKeY -f hls')).toBe('-i rtmp://127.0.0.1:1935/live/*** -f hls');
   });
 });
 
