@@ -1,0 +1,120 @@
+import type { AddressInfo } from 'node:net';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildConsole } from '../../console/server/main.ts';
+import { ensureWebBuilt } from '../../console/server/web.ts';
+import type { App } from '../../core/http/app.ts';
+import type { Platform } from '../../core/platform.ts';
+import { createDeviceRepository } from '../../gateway/devices/repository.ts';
+import { createDeviceService } from '../../gateway/devices/service.ts';
+import { startGateway, type Gateway } from '../../gateway/main.ts';
+import { startSimulator, type Simulator } from '../../gateway/simulator/simulator.ts';
+import { launchBrowser } from '../helpers/browser.ts';
+import { testPlatform, waitUntil } from '../helpers/platform.ts';
+
+// A monitor opens a camera in the console: live video plays through hls.js from the
+// gateway (another origin), and recorded footage plays from a click on the timeline.
+let platform: Platform;
+let close: () => Promise<void>;
+let app: App;
+let gateway: Gateway;
+let sim: Simulator;
+let browser: Browser;
+let base: string;
+let deviceId: string;
+
+beforeAll(async () => {
+  ({ platform, close } = await testPlatform({ 'health.intervalSeconds': 3600 }));
+  await ensureWebBuilt({ info: () => {} });
+  sim = await startSimulator({ cameras: [{ id: `e2e-live-${process.pid}`, name: '广场高点球机', ptz: true, width: 320, height: 180, fps: 10 }], host: '127.0.0.1' });
+  gateway = await startGateway(platform);
+  app = await buildConsole(platform);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  await platform.identity.createUser({ username: 'e2e-monitor', password: 'e2e-monitor-pw', roles: ['monitor'] });
+  const cam = sim.cameras[0]!;
+  const devices = createDeviceService({ repo: createDeviceRepository(platform.pool), boxKey: platform.keys.box });
+  const device = await devices.create({
+    name: cam.spec.name, cameraType: 'ptz', ptz: true,
+    onvif: { host: '127.0.0.1', port: cam.onvifPort, username: cam.spec.username, password: cam.spec.password },
+    streams: { main: cam.rtspUri('main') }, recording: { mode: 'continuous', retentionDays: 7 },
+  });
+  deviceId = device.id;
+  await waitUntil(() => gateway.membership.held().includes(deviceId), 15_000, 'the gateway to hold the camera');
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+  await app?.close();
+  await gateway?.close();
+  await sim?.close();
+  await close?.();
+});
+
+async function login(page: Page) {
+  await page.goto(`${base}/login`);
+  await page.fill('[data-test=login-username]', 'e2e-monitor');
+  await page.fill('[data-test=login-password]', 'e2e-monitor-pw');
+  await page.click('[data-test=login-submit]');
+  await page.waitForURL(/\/devices/);
+}
+
+describe('video in the console', () => {
+  it('plays live video with hls.js on the device page: state live, currentTime advancing, PTZ beside it', async () => {
+    const page = await browser.newPage();
+    await login(page);
+    await page.goto(`${base}/devices/${deviceId}`);
+    await page.waitForSelector('[data-test=player-state][data-state=live]', { timeout: 30_000 });
+    const t0 = await page.$eval('[data-test=live-video]', (v) => (v as HTMLVideoElement).currentTime);
+    await page.waitForTimeout(3000);
+    const t1 = await page.$eval('[data-test=live-video]', (v) => (v as HTMLVideoElement).currentTime);
+    expect(t1 - t0).toBeGreaterThan(1.5);
+    expect(await page.$('[data-test=ptz-left]')).not.toBeNull();
+    await page.close();
+  });
+
+  it('opens the single-camera player page and plays there too', async () => {
+    const page = await browser.newPage();
+    await login(page);
+    await page.goto(`${base}/player/${deviceId}`);
+    await page.waitForSelector('[data-test=player-state][data-state=live]', { timeout: 30_000 });
+    const t0 = await page.$eval('[data-test=live-video]', (v) => (v as HTMLVideoElement).currentTime);
+    await page.waitForTimeout(2000);
+    expect(await page.$eval('[data-test=live-video]', (v) => (v as HTMLVideoElement).currentTime)).toBeGreaterThan(t0);
+    await page.close();
+  });
+
+  it('plays recorded footage from a click on the timeline', async () => {
+    await waitUntil(async () => (await platform.pool.query('SELECT count(*)::int AS n FROM recording_segments WHERE device_id = $1', [deviceId])).rows[0].n >= 2, 60_000, 'two indexed recording segments');
+    const { rows } = await platform.pool.query('SELECT min(starts_at) AS first FROM recording_segments WHERE device_id = $1', [deviceId]);
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const seen: string[] = [];
+    page.on('console', (m) => seen.push(`console ${m.type()} ${m.text()}`));
+    page.on('response', (r) => { if (r.url().includes('/media/') || r.url().includes('/footage')) seen.push(`${r.status()} ${r.url().slice(0, 120)}`); });
+    (globalThis as { __seen?: string[] }).__seen = seen;
+    await login(page);
+    await page.goto(`${base}/devices/${deviceId}`);
+    await page.click('[data-test=tab-footage]');
+    const bar = await page.waitForSelector('[data-test=timeline-bar]');
+    await page.waitForSelector('[data-test=timeline-range][data-kind=footage]', { timeout: 15_000 });
+    const from = Date.parse((await bar.getAttribute('data-from'))!);
+    const to = Date.parse((await bar.getAttribute('data-to'))!);
+    const box = (await bar.boundingBox())!;
+    // A bar pixel is ~90 s of the day and the footage is less than a minute long: click a few
+    // pixels before it, in the gap, and the player starts at the next footage.
+    const at = (rows[0].first as Date).getTime();
+    await page.mouse.click(box.x + ((at - from) / (to - from)) * box.width - 3, box.y + box.height / 2);
+    await page.waitForFunction(() => {
+      const v = document.querySelector('[data-test=footage-video]') as HTMLVideoElement | null;
+      return v !== null && v.currentTime > 0.5;
+    }, undefined, { timeout: 30_000 }).catch(async (err) => {
+      await page.screenshot({ path: '/tmp/footage-fail.png' });
+      console.log(seen.join('\n'));
+      throw err;
+    });
+    expect(await page.textContent('[data-test=footage-time]')).toMatch(/\d{2}:\d{2}:\d{2}/);
+    const { rows: audit } = await platform.pool.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'footage.view' AND target_id = $1`, [deviceId]);
+    expect(audit[0].n).toBeGreaterThan(0);
+    await page.close();
+  });
+});
