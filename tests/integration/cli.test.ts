@@ -87,8 +87,12 @@ describe('skynet up', () => {
     const checkpoints = (await (await fetch(`http://127.0.0.1:${port}/api/devices?kind=checkpoint`, { headers: { cookie } })).json()) as { total: number };
     expect(checkpoints.total).toBeGreaterThan(0);
     // Make a simulated camera encode, so there is an ffmpeg to leave behind if shutdown were sloppy.
-    const probe = spawnSync('ffprobe', ['-v', 'error', '-rtsp_transport', 'tcp', '-show_streams', `rtsp://admin:sim-cam-001@127.0.0.1:${port + 11}/Streaming/Channels/101`], { encoding: 'utf8', timeout: 20_000 });
-    expect(probe.stdout).toContain('codec_name=h264');
+    // Start live view of a simulated camera: the gateway's session ffmpeg and the simulator's encoder both run.
+    const { items } = (await (await fetch(`http://127.0.0.1:${port}/api/devices?q=${encodeURIComponent('县政府广场')}`, { headers: { cookie } })).json()) as { items: { id: string }[] };
+    const live = await fetch(`http://127.0.0.1:${port}/api/devices/${items[0]!.id}/live`, { method: 'POST', headers: { cookie, 'content-type': 'application/json' }, body: JSON.stringify({ waitMs: 10_000 }) });
+    expect(live.status).toBe(200);
+    expect(((await live.json()) as { playable: boolean }).playable).toBe(true);
+    expect(spawnSync('pgrep', ['-f', dataDir], { encoding: 'utf8' }).stdout.trim()).not.toBe('');
   });
 
   it('stops everything within seconds on Ctrl-C, leaving no ffmpeg behind', async () => {
@@ -101,5 +105,7 @@ describe('skynet up', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     const left = spawnSync('pgrep', ['-f', `skynet-sim-${pid}-`], { encoding: 'utf8' });
     expect(left.stdout.trim()).toBe('');
+    // The gateway's session ffmpeg writes under the data directory: none may survive.
+    expect(spawnSync('pgrep', ['-f', dataDir], { encoding: 'utf8' }).stdout.trim()).toBe('');
   });
 });
