@@ -1,3 +1,5 @@
+import type { OnvifProfile } from '../onvif/types.ts';
+
 export const DEVICE_KINDS = ['camera', 'checkpoint', 'mobile'] as const;
 export const CAMERA_TYPES = ['fixed', 'ptz', 'face'] as const;
 export const DEVICE_STATES = ['unknown', 'online', 'offline', 'degraded'] as const;
@@ -8,16 +10,8 @@ export type CameraType = (typeof CAMERA_TYPES)[number];
 export type DeviceState = (typeof DEVICE_STATES)[number];
 export type RecordingMode = (typeof RECORDING_MODES)[number];
 
-export interface StreamProfile {
-  token: string;
-  name: string;
-  encoding: string;
-  width: number;
-  height: number;
-  fps?: number;
-  rtspUri?: string;
-  snapshotUri?: string;
-}
+/** A stream profile as ONVIF reports it; stored with the device (a hand-entered one may lack its URI). */
+export type StreamProfile = Omit<OnvifProfile, 'rtspUri'> & { rtspUri?: string };
 
 export interface DeviceStatus {
   state: DeviceState;

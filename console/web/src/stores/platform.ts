@@ -1,6 +1,7 @@
 import { ref } from 'vue'
 import { defineStore } from 'pinia'
 import { fetchHealth, listSites, type Site } from '../api/platform.ts'
+import { zonedParts } from '../components/timeline-model.ts'
 
 const browserZone = Intl.DateTimeFormat().resolvedOptions().timeZone
 
@@ -45,28 +46,13 @@ export const usePlatformStore = defineStore('platform', () => {
   return { timezone, sites, loadHealth, loadSites, formatTime }
 })
 
-const formatters = new Map<string, Intl.DateTimeFormat>()
+const pad = (n: number) => String(n).padStart(2, '0')
 
 /** Always YYYY-MM-DD HH:mm[:ss], 24 h, whatever the language: what a control room expects to read. */
 function formatIn(timeZone: string, date: Date, withSeconds: boolean): string {
-  let f = formatters.get(timeZone)
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      hourCycle: 'h23',
-    })
-    formatters.set(timeZone, f)
-  }
-  const part: Record<string, string> = {}
-  for (const p of f.formatToParts(date)) part[p.type] = p.value
-  const time = `${part.hour}:${part.minute}` + (withSeconds ? `:${part.second}` : '')
-  return `${part.year}-${part.month}-${part.day} ${time}`
+  const p = zonedParts(date.getTime(), timeZone)
+  const time = `${pad(p.hour)}:${pad(p.minute)}` + (withSeconds ? `:${pad(p.second)}` : '')
+  return `${p.year}-${pad(p.month)}-${pad(p.day)} ${time}`
 }
 
 function isValidZone(zone: string): boolean {
