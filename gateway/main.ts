@@ -91,6 +91,7 @@ export async function startGateway(platform: Platform, options: { listen?: boole
   const sourceOf = async (deviceId: string): Promise<StreamSource> => {
     const c = await devices.connection(deviceId);
     if (!c.enabled) throw unavailable('this device is disabled');
+    if (c.credentialError) throw unavailable(c.credentialError);
     let url = c.rtspMain;
     if (c.kind === 'mobile') {
       if (!c.streamKey || !rtmp!.publishing().includes(deviceId)) throw unavailable('this mobile camera is not pushing video right now');

@@ -27,6 +27,9 @@ export async function createApp(options: AppOptions): Promise<App> {
     loggerInstance: options.logger as FastifyServerOptions['loggerInstance'],
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
     trustProxy: options.trustProxy ?? false,
+    // Closing must not wait on a slow or stalled client (a player that stopped reading a
+    // segment): shutdown is bounded, so open connections are cut when the app closes.
+    forceCloseConnections: true,
     ajv: {
       customOptions: { removeAdditional: 'all', coerceTypes: 'array', useDefaults: true, allErrors: false },
       plugins: [addFormats as never],

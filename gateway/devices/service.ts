@@ -118,10 +118,18 @@ export function createDeviceService({ repo, boxKey }: DeviceServiceDeps) {
       ]);
       return items.map((device) => {
         const secret = secrets.get(device.id);
+        // One unreadable password (a changed secret key) must not stop the others.
+        let password: string | null = null;
+        let credentialError: string | null = null;
+        try {
+          password = secret?.passwordEnc ? open(boxKey, secret.passwordEnc) : null;
+        } catch {
+          credentialError = 'the stored password cannot be decrypted (was the secret key changed?): enter the password again';
+        }
         return {
-          id: device.id, kind: device.kind, name: device.name,
+          id: device.id, kind: device.kind, name: device.name, credentialError,
           onvifHost: device.onvif?.host ?? null, onvifPort: device.onvif?.port ?? null,
-          username: secret?.username ?? null, password: secret?.passwordEnc ? open(boxKey, secret.passwordEnc) : null,
+          username: secret?.username ?? null, password,
           rtspMain: device.streams.main, rtspSub: device.streams.sub, snapshotUri: device.streams.snapshot,
           ptz: device.ptz, enabled: device.enabled, recordingMode: device.recording.mode, streamKey: device.streamKey,
           encoding: device.profiles[0]?.encoding ?? null,

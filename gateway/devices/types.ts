@@ -142,4 +142,6 @@ export interface DeviceConnection {
   streamKey: string | null;
   /** Video encoding of the main profile as ONVIF reported it (H264, H265…), null when unknown. */
   encoding: string | null;
+  /** Set when the stored password cannot be decrypted (the secret key changed): the device needs its password again. */
+  credentialError: string | null;
 }

@@ -62,7 +62,10 @@ export function createHealthScheduler(deps: HealthDeps) {
       conn.rtspMain ? rtspOptions(conn.rtspMain, timeoutMs)
         .then((r) => { checks.rtsp = r.ok ? { ok: true } : { ok: false, code: r.code, message: r.message }; }) : undefined,
     ]);
-    const verdict = judgeHealth(checks);
+    const judged = judgeHealth(checks);
+    const verdict = conn.credentialError && judged.state === 'online'
+      ? { state: 'degraded' as const, reason: conn.credentialError, seen: true }
+      : judged;
     try {
       const previous = await deps.recordStatus(conn.id, verdict.state, verdict.reason, verdict.seen);
       if (tally) tally[verdict.state]++;

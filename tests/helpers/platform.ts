@@ -31,6 +31,7 @@ export async function testPlatform(overrides: Record<string, unknown> = {}): Pro
       'database.url': inject('databaseUrl'),
       'redis.prefix': `skynet-test:${inject('runId')}:${randomBytes(3).toString('hex')}:`,
       dataDir,
+      'secrets.key': inject('secretKey'),
       'console.port': 0,
       'gateway.port': 0,
       'ingest.rtmpPort': 0,

@@ -77,6 +77,7 @@ describe('live view', () => {
     expect(seg.status).toBe(200);
     expect(seg.headers.get('content-type')).toBe('video/mp2t');
     expect(seg.headers.get('access-control-allow-origin')).toBe('*');
+    expect((await seg.arrayBuffer()).byteLength).toBeGreaterThan(188);
 
     expect((await ffprobe(url)).streams[0]).toMatchObject({ codec_name: 'h264', width: 320, height: 180 });
 

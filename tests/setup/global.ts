@@ -4,7 +4,7 @@ import { dropDatabase, ensureDatabase, migrate } from '../../core/db/migrate.ts'
 import { createPool } from '../../core/db/pool.ts';
 
 declare module 'vitest' {
-  export interface ProvidedContext { databaseUrl: string; runId: string }
+  export interface ProvidedContext { databaseUrl: string; runId: string; secretKey: string }
 }
 
 /**
@@ -23,6 +23,9 @@ export default async function setup(project: TestProject) {
   await pool.end();
   project.provide('databaseUrl', databaseUrl);
   project.provide('runId', runId);
+  // One secret key for the run, as every node of one deployment shares one: devices sealed
+  // by one test file's platform stay readable by the next file's gateway.
+  project.provide('secretKey', randomBytes(32).toString('base64'));
   return async () => {
     await dropDatabase(databaseUrl);
   };
