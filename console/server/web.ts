@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fp from 'fastify-plugin';
@@ -7,10 +7,22 @@ import type { App } from '../../core/http/app.ts';
 
 export const WEB_DIST = join(dirname(fileURLToPath(import.meta.url)), '..', 'web', 'dist');
 
-/** Build the browser app with Vite when it has not been built (first `npm start`, tests). */
+/** Newest modification time under the web app's sources. */
+function newestSource(dir: string): number {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'dist' || entry.name === 'node_modules' || entry.name === '__tests__') continue;
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+/** Build the browser app with Vite when it was never built or its sources changed since (`npm start`, tests). */
 export async function ensureWebBuilt(log: { info: (msg: string) => void }, force = false): Promise<void> {
-  if (!force && existsSync(join(WEB_DIST, 'index.html'))) return;
-  log.info('building the console web app (first start only)…');
+  const index = join(WEB_DIST, 'index.html');
+  if (!force && existsSync(index) && statSync(index).mtimeMs >= newestSource(dirname(WEB_DIST))) return;
+  log.info('building the console web app…');
   const { build } = await import('vite');
   await build({ configFile: join(dirname(WEB_DIST), 'vite.config.ts'), logLevel: 'warn' });
 }

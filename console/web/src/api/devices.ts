@@ -188,6 +188,11 @@ export function probeDevice(req: ProbeRequest): Promise<ProbeResult> {
   return http.post<ProbeResult>('/devices/probe', req)
 }
 
+/** Probe a registered device again with its stored credentials (editing without retyping the password). */
+export function probeRegisteredDevice(id: string): Promise<ProbeResult> {
+  return http.post<ProbeResult>(`/devices/${seg(id)}/probe`, {})
+}
+
 export async function discoverDevices(req: DiscoverRequest): Promise<DiscoveredDevice[]> {
   const res = await http.post<{ items: DiscoveredDevice[] }>('/devices/discover', req)
   return res.items
