@@ -104,7 +104,9 @@ describe('video in the console', () => {
     // pixels before it, in the gap, and the player starts at the next footage.
     const at = (rows[0].first as Date).getTime();
     await page.mouse.click(box.x + ((at - from) / (to - from)) * box.width - 3, box.y + box.height / 2);
-    await page.waitForFunction("(document.querySelector('[data-test=footage-video]')?.currentTime ?? 0) > 0.5", undefined, { timeout: 30_000 }).catch(async (err) => {
+    // A function, not a string: the console's CSP forbids eval.
+    type Doc = { document: { querySelector(s: string): { currentTime: number } | null } };
+    await page.waitForFunction(() => ((globalThis as unknown as Doc).document.querySelector('[data-test=footage-video]')?.currentTime ?? 0) > 0.5, undefined, { timeout: 30_000 }).catch(async (err) => {
       await page.screenshot({ path: '/tmp/footage-fail.png' });
       console.log(seen.join('\n'));
       throw err;
