@@ -73,6 +73,26 @@ describe('video in the console', () => {
     await page.close();
   });
 
+  it('keeps playing after the session\'s ffmpeg dies: the player follows the restart', async () => {
+    const page = await browser.newPage();
+    await login(page);
+    await page.goto(`${base}/player/${deviceId}`);
+    await page.waitForSelector('[data-test=player-state][data-state=live]', { timeout: 30_000 });
+    const pid = gateway.sessions.debug(deviceId)!.pid!;
+    process.kill(pid, 'SIGKILL');
+    await expect.poll(() => gateway.sessions.debug(deviceId)?.pid ?? pid, { timeout: 20_000 }).not.toBe(pid);
+    const current = () => page.$eval('[data-test=live-video]', (v) => (v as unknown as { currentTime: number }).currentTime);
+    // Past what was buffered before the kill (~2 s), the picture must come from the new ffmpeg.
+    await page.waitForTimeout(6000);
+    // Within 20 s of the restart the picture moves again.
+    await expect.poll(async () => {
+      const t0 = await current();
+      await page.waitForTimeout(1500);
+      return (await current()) - t0;
+    }, { timeout: 20_000, interval: 500 }).toBeGreaterThan(0.8);
+    await page.close();
+  });
+
   it('opens the single-camera player page and plays there too', async () => {
     const page = await browser.newPage();
     await login(page);
