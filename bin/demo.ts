@@ -26,6 +26,7 @@ export async function startDemo(platform: Platform): Promise<{ cameras: number; 
     host: config.simulator.host,
     basePort: config.simulator.basePort,
     discovery: true,
+    timezone: config.site.timezone,
     cameras: live.map((d, i) => ({
       id: `cam-${String(i + 1).padStart(3, '0')}`, name: d.name, code: d.code, ptz: d.cameraType === 'ptz',
       width: 640, height: 360, fps: 15,

@@ -137,7 +137,7 @@ async function main(argv: string[]): Promise<void> {
       const basePort = values['base-port'] !== undefined ? Number(values['base-port']) : config.simulator.basePort;
       if (!Number.isInteger(basePort) || basePort < 1024 || basePort + cameras * 2 > 65535) throw new StartupError(`--base-port must be an integer from 1024 leaving room for 2 ports per camera (got "${values['base-port']}")`);
       const { startSimulator } = await import('../gateway/simulator/simulator.ts');
-      const sim = await startSimulator({ cameras, basePort, host: values.host ?? config.simulator.host, discovery: true });
+      const sim = await startSimulator({ cameras, basePort, host: values.host ?? config.simulator.host, discovery: true, timezone: config.site.timezone });
       shutdown.add('simulator', () => sim.close());
       for (const cam of sim.cameras) {
         process.stdout.write(`${cam.spec.id}  ${cam.spec.name}  onvif=${cam.onvifUri()}  rtsp=${cam.rtspUri('main')}  user=${cam.spec.username} password=${cam.spec.password}${cam.spec.ptz ? '  PTZ' : ''}\n`);

@@ -20,6 +20,8 @@ export interface SimulatorOptions {
   discovery?: boolean | { unicastPort?: number; multicast?: boolean };
   /** Stop a camera's encoder this long after its last RTSP client (default 10 s). */
   idleStopMs?: number;
+  /** Time zone of the burned-in clocks (the site's); the machine's when absent. */
+  timezone?: string;
 }
 
 export interface SimMedia {
@@ -101,7 +103,7 @@ async function startCamera(spec: SimCameraSpec, idleStopMs: number | undefined):
 export async function startSimulator(opts: SimulatorOptions): Promise<Simulator> {
   const host = opts.host ?? '127.0.0.1';
   const given = typeof opts.cameras === 'number' ? Array.from({ length: opts.cameras }, () => ({})) : opts.cameras;
-  const specs = given.map((g, i) => defaultSpec(i, g, { host, basePort: opts.basePort }));
+  const specs = given.map((g, i) => defaultSpec(i, { timezone: opts.timezone, ...g }, { host, basePort: opts.basePort }));
   const ids = new Set(specs.map((s) => s.id));
   if (ids.size !== specs.length) throw new Error('simulated camera ids must be unique');
 

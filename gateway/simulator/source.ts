@@ -99,10 +99,16 @@ export function syntheticArgs(o: {
   ];
 }
 
-function secondsSinceLocalMidnight(now = new Date()): number {
-  const midnight = new Date(now);
-  midnight.setHours(0, 0, 0, 0);
-  return (now.getTime() - midnight.getTime()) / 1000;
+/** Seconds since midnight in `timeZone` (the machine's when absent), for the burned-in clock. */
+export function secondsSinceLocalMidnight(now = new Date(), timeZone?: string): number {
+  if (!timeZone) {
+    const midnight = new Date(now);
+    midnight.setHours(0, 0, 0, 0);
+    return (now.getTime() - midnight.getTime()) / 1000;
+  }
+  const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', hour: '2-digit', minute: '2-digit', second: '2-digit' })
+    .formatToParts(now).map((p) => [p.type, Number(p.value)]));
+  return (parts.hour ?? 0) * 3600 + (parts.minute ?? 0) * 60 + (parts.second ?? 0) + now.getMilliseconds() / 1000;
 }
 
 /** A process in its own group, stopped as a group: SIGTERM, ≤ 2 s, SIGKILL. */
@@ -286,9 +292,11 @@ export class H264Source {
     this.writePtz();
     const args = syntheticArgs({
       width: this.width, height: this.height, fps: this.fps, nameFile, ptzFile: this.ptzFile,
-      clockOffsetSec: secondsSinceLocalMidnight(),
+      clockOffsetSec: secondsSinceLocalMidnight(new Date(), this.camera.spec.timezone),
     });
-    const child = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    // TZ makes %{localtime} (the date line) follow the site's zone too.
+    const env = this.camera.spec.timezone ? { ...process.env, TZ: this.camera.spec.timezone } : process.env;
+    const child = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
     this.child = child;
     this.log.debug({ pid: child.pid, size: `${this.width}x${this.height}`, fps: this.fps }, 'encoder started');
     const splitter = new AnnexBSplitter();

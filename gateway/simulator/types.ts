@@ -60,6 +60,8 @@ export interface SimCameraSpec {
   onvifPort: number;
   /** Address to bind and to advertise in URIs. */
   host: string;
+  /** IANA time zone of the burned-in clock (the site's); the machine's when absent. */
+  timezone?: string;
 }
 
 /** The runtime view the protocol servers read and change. */

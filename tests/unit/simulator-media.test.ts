@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { createSimCamera, integratePtz } from '../../gateway/simulator/camera.ts';
 import { chooseTcpTransport, parseNext, resolveStream, verifyAuthorization } from '../../gateway/simulator/rtsp-server.ts';
-import { ptzText, streamSize, syntheticArgs } from '../../gateway/simulator/source.ts';
+import { ptzText, secondsSinceLocalMidnight, streamSize, syntheticArgs } from '../../gateway/simulator/source.ts';
 import { defaultSpec } from '../../gateway/simulator/simulator.ts';
 
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
@@ -132,6 +132,12 @@ describe('synthetic source', () => {
     expect(vf).toContain("reload=1:textfile='/t/ptz.txt'");
     expect(vf).toContain('%{pts\\:hms\\:3600.500\\:24HH}');
     expect(syntheticArgs({ width: 320, height: 180, fps: 10, nameFile: '/t/n', ptzFile: null, clockOffsetSec: 0, font: 'font=Sans' })[args.indexOf('-vf') + 1]).not.toContain('reload');
+  });
+
+  it('burns in the clock of the site\'s time zone', () => {
+    const at = new Date('2026-11-23T13:41:28.500Z');
+    expect(secondsSinceLocalMidnight(at, 'Asia/Shanghai')).toBe(21 * 3600 + 41 * 60 + 28.5);
+    expect(secondsSinceLocalMidnight(at, 'UTC')).toBe(13 * 3600 + 41 * 60 + 28.5);
   });
 
   it('sizes the sub stream as ONVIF advertises it and formats the PTZ line', () => {
