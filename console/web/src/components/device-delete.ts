@@ -1,0 +1,27 @@
+import { ElMessage, ElMessageBox } from 'element-plus'
+import { deleteDevice } from '../api/devices.ts'
+import { reportError } from '../feedback.ts'
+import { i18n } from '../i18n/index.ts'
+
+/** Ask, delete, say so. Resolves true when the device is gone, false when cancelled or refused. */
+export async function confirmAndDeleteDevice(device: { id: string; name: string }): Promise<boolean> {
+  const t = i18n.global.t
+  try {
+    await ElMessageBox.confirm(t('deviceList.deleteConfirm', { name: device.name }), t('common.warning'), {
+      type: 'warning',
+      confirmButtonText: t('common.delete'),
+      cancelButtonText: t('common.cancel'),
+      confirmButtonClass: 'el-button--danger',
+    })
+  } catch {
+    return false
+  }
+  try {
+    await deleteDevice(device.id)
+    ElMessage.success(t('common.deleted'))
+    return true
+  } catch (err) {
+    reportError(err)
+    return false
+  }
+}
