@@ -183,3 +183,11 @@ export function footageHlsConfig(xhrSetup: HlsConfig['xhrSetup']): Partial<HlsCo
     xhrSetup,
   }
 }
+
+/** Detach a video element from whatever played in it (hls.js's MediaSource or a native src), so it shows nothing stale. */
+export function releaseVideo(video: HTMLVideoElement | null | undefined): void {
+  if (video && video.getAttribute('src')) {
+    video.removeAttribute('src')
+    video.load()
+  }
+}
