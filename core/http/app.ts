@@ -4,7 +4,29 @@ import addFormats from 'ajv-formats';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
-import { HttpError } from './errors.ts';
+import { HttpError, type ErrorParams } from './errors.ts';
+
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The one error body (see errors.ts). */
+export function errorBody(error: string, code: string, message: string, field?: string, params?: ErrorParams) {
+  return { error, code, message, ...(params ? { params } : {}), ...(field ? { field } : {}) };
+}
+
+/** What an ajv error says of its limit, as plain parameters the web app can word. */
+function validationParams(p: Record<string, unknown>): ErrorParams | undefined {
+  const out: ErrorParams = {};
+  for (const [k, v] of Object.entries(p)) {
+    if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out[k] = v;
+    else if (Array.isArray(v)) out[k] = v.join(', ');
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+/** A request path for a message: no query string (tokens live there), at most 200 characters. */
+export function routePath(url: string): string {
+  return url.split('?')[0]!.slice(0, 200);
+}
 
 export type App = FastifyInstance<any, any, any, Logger, TypeBoxTypeProvider>;
 
@@ -36,30 +58,52 @@ export async function createApp(options: AppOptions): Promise<App> {
     },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
+  // JSON bodies are decoded strictly: invalid UTF-8 is refused, never stored as U+FFFD.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
+    const buf = body as Buffer;
+    if (buf.length === 0) return done(null, undefined);
+    let text: string;
+    try {
+      text = STRICT_UTF8.decode(buf);
+    } catch {
+      return done(new HttpError(400, 'bad_request', 'the request body is not valid UTF-8', { code: 'request.invalid_utf8' }), undefined);
+    }
+    try {
+      done(null, JSON.parse(text));
+    } catch {
+      done(new HttpError(400, 'bad_request', 'the request body is not valid JSON', { code: 'request.invalid_json' }), undefined);
+    }
+  });
+
   app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {
     if (err instanceof HttpError) {
       if (err.statusCode >= 500) request.log.warn({ err }, err.message);
-      return reply.code(err.statusCode).send({ error: err.error, message: err.message, ...(err.field ? { field: err.field } : {}) });
+      return reply.code(err.statusCode).send(errorBody(err.error, err.code, err.message, err.field, err.params));
     }
     const fe = err as FastifyError;
     if (fe.validation) {
       const first = fe.validation[0];
-      const missing = (first?.params as { missingProperty?: string } | undefined)?.missingProperty;
+      const ajvParams = (first?.params ?? {}) as Record<string, unknown>;
+      const missing = ajvParams.missingProperty as string | undefined;
       const path = (first?.instancePath ?? '').split('/').filter(Boolean);
       const field = missing ?? (path.length ? path.join('.') : undefined);
       const message = `${fe.validationContext ?? 'request'}${field ? `.${field}` : ''} ${first?.message ?? 'is invalid'}`;
-      return reply.code(400).send({ error: 'bad_request', message, ...(field ? { field } : {}) });
+      return reply.code(400).send(errorBody('bad_request', `validation.${first?.keyword ?? 'invalid'}`, message, field, validationParams(ajvParams)));
     }
     const status = fe.statusCode && fe.statusCode >= 400 ? fe.statusCode : 500;
     if (status >= 500) {
       request.log.error({ err }, 'request failed');
-      return reply.code(status).send({ error: 'internal', message: `Internal error (request ${request.id})` });
+      return reply.code(status).send(errorBody('internal', 'internal', `Internal error (request ${request.id})`, undefined, { requestId: request.id }));
     }
-    return reply.code(status).send({ error: fe.code ? fe.code.toLowerCase().replace(/^fst_err_/, '') : 'bad_request', message: fe.message });
+    const code = fe.code ? fe.code.toLowerCase().replace(/^fst_err_/, '') : 'bad_request';
+    // Fastify's own messages can quote the request URL (FST_ERR_BAD_URL), tokens and all: never echo it.
+    const message = /url/i.test(code) ? 'the request URL is malformed' : fe.message.replace(/token=[^&\s'"]+/g, 'token=…');
+    return reply.code(status).send(errorBody(status === 413 ? 'payload_too_large' : 'bad_request', `request.${code}`, message));
   });
 
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ error: 'not_found', message: `No route ${request.method} ${request.url.split('?')[0]}` });
+    reply.code(404).send(errorBody('not_found', 'route.not_found', `No route ${request.method} ${routePath(request.url)}`, undefined, { method: request.method }));
   });
 
   if (options.openapi) {

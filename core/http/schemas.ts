@@ -2,9 +2,11 @@ import { Type, type TSchema } from 'typebox';
 
 /** Schemas shared by every feature's routes. */
 export const ErrorResponse = Type.Object({
-  error: Type.String(),
-  message: Type.String(),
-  field: Type.Optional(Type.String()),
+  error: Type.String({ description: 'HTTP category: bad_request, not_found, conflict, …' }),
+  code: Type.String({ description: 'Stable code of what went wrong (device.code_taken, validation.minLength, …); the web app words it in the user\'s language.' }),
+  message: Type.String({ description: 'English wording, for scripts and logs.' }),
+  params: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()]))),
+  field: Type.Optional(Type.String({ description: 'The input at fault, as the request spelt it.' })),
 }, { $id: 'ErrorResponse' });
 
 export const Uuid = Type.String({ format: 'uuid' });

@@ -1,15 +1,26 @@
 // The one fetch wrapper: same-origin JSON with the session cookie, errors as ApiError.
 
+export type ErrorParams = Record<string, string | number | boolean | null>
+
+/**
+ * A failed call: the HTTP category (`error`), the server's stable `code` and its `params`
+ * (worded in the user's language by feedback.ts describeError), the English `message`,
+ * and the `field` at fault.
+ */
 export class ApiError extends Error {
   readonly status: number
   readonly error: string
+  readonly code: string
+  readonly params: ErrorParams
   readonly field?: string
 
-  constructor(status: number, error: string, message: string, field?: string) {
+  constructor(status: number, error: string, message: string, field?: string, code?: string, params?: ErrorParams) {
     super(message)
     this.name = 'ApiError'
     this.status = status
     this.error = error
+    this.code = code ?? error
+    this.params = params ?? {}
     if (field !== undefined) this.field = field
   }
 }
@@ -98,7 +109,9 @@ function toApiError(response: Response, payload: unknown): ApiError {
     const error = typeof p.error === 'string' ? p.error : `http_${response.status}`
     const message = typeof p.message === 'string' ? p.message : response.statusText
     const field = typeof p.field === 'string' ? p.field : undefined
-    return new ApiError(response.status, error, message, field)
+    const code = typeof p.code === 'string' ? p.code : undefined
+    const params = p.params && typeof p.params === 'object' ? (p.params as ErrorParams) : undefined
+    return new ApiError(response.status, error, message, field, code, params)
   }
   return new ApiError(response.status, `http_${response.status}`, response.statusText || `HTTP ${response.status}`)
 }

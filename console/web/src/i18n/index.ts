@@ -2,6 +2,7 @@ import { computed } from 'vue'
 import { createI18n } from 'vue-i18n'
 import zhCN, { type MessageSchema } from './zh-CN.ts'
 import en from './en.ts'
+import { apiErrorsEn, apiErrorsZhCN } from './api-errors/index.ts'
 
 export type AppLocale = 'zh-CN' | 'en'
 export const LOCALES: { value: AppLocale; label: string }[] = [
@@ -28,7 +29,9 @@ export const i18n = createI18n<[MessageSchema], AppLocale, false>({
   legacy: false,
   locale: storedLocale() ?? 'zh-CN',
   fallbackLocale: 'zh-CN',
-  messages: { 'zh-CN': zhCN, en },
+  // The server's error codes (api-errors/) join as `apiErrors`, outside the typed schema:
+  // their keys are built at run time from the code an answer carries (feedback.ts).
+  messages: { 'zh-CN': { ...zhCN, apiErrors: apiErrorsZhCN }, en: { ...en, apiErrors: apiErrorsEn } } as unknown as Record<AppLocale, MessageSchema>,
 })
 
 export const currentLocale = computed<AppLocale>(() => i18n.global.locale.value)

@@ -1,0 +1,11 @@
+// The server's error codes worded per language, one file per feature (README.md beside this file).
+import * as common from './common.ts'
+import * as identity from './identity.ts'
+import * as devices from './devices.ts'
+import * as media from './media.ts'
+import * as onvif from './onvif.ts'
+
+const features = [identity, devices, media, onvif]
+
+export const apiErrorsZhCN = Object.assign({}, common.zhCN, ...features.map((f) => f.zhCN))
+export const apiErrorsEn = Object.assign({}, common.en, ...features.map((f) => f.en))
