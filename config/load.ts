@@ -1,4 +1,5 @@
 import { readFileSync, existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import Value from 'typebox/value';
@@ -37,7 +38,7 @@ function getPath(tree: unknown, parts: string[]): unknown {
 function schemaAt(parts: string[]): { description?: string } | undefined {
   let node: any = ConfigSchema;
   for (const key of parts) {
-    node = node?.properties?.[key] ?? node?.anyOf?.find((s: any) => s.properties?.[key])?.properties?.[key];
+    node = (/^\d+$/.test(key) && node?.items) || node?.properties?.[key] || node?.anyOf?.find((s: any) => s.properties?.[key])?.properties?.[key];
     if (!node) return undefined;
   }
   return node;
@@ -84,6 +85,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
     origin.set(path, `from ${name}`);
   }
   for (const [path, value] of Object.entries(options.overrides ?? {})) setPath(tree, path, value);
+  normaliseConsole(tree);
 
   const withDefaults = Value.Default(ConfigSchema, Value.Convert(ConfigSchema, structuredClone(tree))) as unknown;
   const errors = [...Value.Errors(ConfigSchema, withDefaults)];
@@ -95,11 +97,39 @@ export function loadConfig(options: LoadOptions = {}): Config {
     const unknownKey = first.keyword === 'additionalProperties' ? String((first.params as { additionalProperty?: string }).additionalProperty) : undefined;
     if (unknownKey) throw new ConfigError(field ? `${field}.${unknownKey}` : unknownKey, '(unknown key)', 'one of the documented keys', 'configuration');
     const expected = schemaAt(parts)?.description ?? first.message;
-    throw new ConfigError(field, getPath(tree, parts), expected, origin.get(field) ?? 'configuration');
+    const source = origin.get(field) ?? origin.get(parts.filter((p) => !/^\d+$/.test(p)).join('.')) ?? 'configuration';
+    throw new ConfigError(field, getPath(tree, parts), expected, source);
   }
   const config = withDefaults as Config;
   checkCrossFields(config, origin);
   return config;
+}
+
+/**
+ * Settings an environment variable can only spell as text: `console.allowedOrigins` as a
+ * comma list, `console.trustProxy` as true/false, a hop count or a comma list of proxies.
+ */
+function normaliseConsole(tree: Tree): void {
+  const c = tree.console as Tree | undefined;
+  if (!c || typeof c !== 'object') return;
+  if (typeof c.allowedOrigins === 'string') c.allowedOrigins = c.allowedOrigins.split(',').map((o) => o.trim()).filter(Boolean);
+  if (typeof c.trustProxy === 'string') {
+    const v = c.trustProxy.trim();
+    if (v === 'true' || v === 'false') c.trustProxy = v === 'true';
+    else if (/^\d+$/.test(v)) c.trustProxy = Number(v);
+    else c.trustProxy = v.split(',').map((p) => p.trim()).filter(Boolean).join(',');
+  }
+}
+
+/** A proxy address as proxy-addr takes it: an IP, or an IP/prefix. */
+function isProxyAddress(entry: string): boolean {
+  const [ip, bits, ...rest] = entry.split('/');
+  if (rest.length || !ip) return false;
+  const family = isIP(ip);
+  if (!family) return false;
+  if (bits === undefined) return true;
+  const n = Number(bits);
+  return /^\d+$/.test(bits) && n >= 0 && n <= (family === 4 ? 32 : 128);
 }
 
 function markOrigins(tree: unknown, prefix: string[], file: string, origin: Map<string, string>): void {
@@ -117,7 +147,13 @@ function checkCrossFields(config: Config, origin: Map<string, string>): void {
   } catch {
     throw new ConfigError('site.timezone', config.site.timezone, 'an IANA time zone such as Asia/Shanghai', origin.get('site.timezone') ?? 'configuration');
   }
+  if (typeof config.console.trustProxy === 'string' && !config.console.trustProxy.split(',').every(isProxyAddress)) {
+    throw new ConfigError('console.trustProxy', config.console.trustProxy, 'false, true, a hop count from 1 to 10, or a comma list of proxy IPs/CIDRs', origin.get('console.trustProxy') ?? 'configuration');
+  }
   if (config.console.port !== 0 && config.console.port === config.gateway.port && config.console.host === config.gateway.host) {
     throw new ConfigError('gateway.port', config.gateway.port, 'a port different from console.port', origin.get('gateway.port') ?? 'configuration');
+  }
+  if (config.gateway.internalPort !== 0 && config.gateway.internalPort === config.gateway.port) {
+    throw new ConfigError('gateway.internalPort', config.gateway.internalPort, 'a port different from gateway.port', origin.get('gateway.internalPort') ?? 'configuration');
   }
 }

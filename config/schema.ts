@@ -27,14 +27,41 @@ export const ConfigSchema = Type.Object({
     port: Port(8080),
     sessionHours: Type.Integer({ minimum: 1, maximum: 720, default: 12, description: 'hours from 1 to 720' }),
     secureCookies: Type.Boolean({ default: false, description: 'true or false (true behind HTTPS)' }),
-    loginAttemptsPerMinute: Type.Integer({ minimum: 1, maximum: 1000, default: 5, description: 'an integer from 1 to 1000' }),
+    /** The address people open the console at (behind a proxy or a name): its origin may send writes. */
+    publicUrl: Type.Optional(Type.String({ pattern: '^https?://[^/?#]+', description: 'the http(s):// URL browsers use to reach the console' })),
+    /** Further origins the web app is served from (another host name, a TLS front end). */
+    allowedOrigins: Type.Array(Type.String({ pattern: '^https?://[^/?#]+/?$', description: 'an origin such as https://video.example.gov' }), {
+      default: [], description: 'a list of origins such as https://video.example.gov (comma-separated in the environment)',
+    }),
+    /**
+     * Whose X-Forwarded-For/-Proto/-Host to believe: false (no proxy, the default), true
+     * (every hop: only when the proxy overwrites these headers), a hop count, or the
+     * proxies' IPs/CIDRs as a comma list.
+     */
+    trustProxy: Type.Union([
+      Type.Boolean(),
+      Type.Integer({ minimum: 1, maximum: 10 }),
+      Type.String({ pattern: '^[0-9A-Fa-f.:/]+(\\s*,\\s*[0-9A-Fa-f.:/]+)*$' }),
+    ], { default: false, description: 'false, true, a hop count from 1 to 10, or a comma list of proxy IPs/CIDRs' }),
+    /** Failed logins allowed per window; only failures count, a success clears the account+address window. */
+    login: Type.Object({
+      accountIpFailures: Type.Integer({ minimum: 1, maximum: 1000, default: 5, description: 'an integer from 1 to 1000' }),
+      accountIpWindowSeconds: Seconds(60),
+      ipFailures: Type.Integer({ minimum: 1, maximum: 100_000, default: 20, description: 'an integer from 1 to 100000' }),
+      ipWindowSeconds: Seconds(600),
+      accountFailures: Type.Integer({ minimum: 1, maximum: 100_000, default: 20, description: 'an integer from 1 to 100000' }),
+      accountWindowSeconds: Seconds(900),
+    }, { default: {} }),
   }, { default: {} }),
   gateway: Type.Object({
     host: Type.String({ minLength: 1, default: '0.0.0.0', description: 'an address to listen on' }),
     port: Port(8090),
     /** Defaults to http://127.0.0.1:<port>; set it to the address browsers reach this node at. */
     publicUrl: Type.Optional(Type.String({ pattern: '^https?://', description: 'the http(s):// URL browsers use to reach this gateway' })),
-    /** Defaults to http://127.0.0.1:<port>; the address console processes reach this node at. */
+    /** The internal API (service token only: console → gateway) has its own listener, on the internal address. */
+    internalHost: Type.String({ minLength: 1, default: '127.0.0.1', description: 'an address to listen on' }),
+    internalPort: Port(8091),
+    /** Defaults to http://127.0.0.1:<internalPort>; the address console processes reach this node's internal API at. */
     internalUrl: Type.Optional(Type.String({ pattern: '^https?://', description: 'the http(s):// URL the console uses to reach this gateway' })),
     nodeId: Type.String({ pattern: '^[A-Za-z0-9_.-]{1,64}$', default: 'gw-1', description: 'letters, digits and _.- (1–64 characters)' }),
     maxSessions: Type.Integer({ minimum: 1, maximum: 2000, default: 64, description: 'an integer from 1 to 2000' }),
@@ -84,10 +111,17 @@ export const ENV_MAP: Record<string, string> = {
   SKYNET_CONSOLE_PORT: 'console.port',
   SKYNET_SESSION_HOURS: 'console.sessionHours',
   SKYNET_SECURE_COOKIES: 'console.secureCookies',
-  SKYNET_LOGIN_ATTEMPTS_PER_MINUTE: 'console.loginAttemptsPerMinute',
+  SKYNET_CONSOLE_PUBLIC_URL: 'console.publicUrl',
+  SKYNET_ALLOWED_ORIGINS: 'console.allowedOrigins',
+  SKYNET_TRUST_PROXY: 'console.trustProxy',
+  SKYNET_LOGIN_ATTEMPTS_PER_MINUTE: 'console.login.accountIpFailures',
+  SKYNET_LOGIN_IP_FAILURES: 'console.login.ipFailures',
+  SKYNET_LOGIN_ACCOUNT_FAILURES: 'console.login.accountFailures',
   SKYNET_GATEWAY_HOST: 'gateway.host',
   SKYNET_GATEWAY_PORT: 'gateway.port',
   SKYNET_GATEWAY_PUBLIC_URL: 'gateway.publicUrl',
+  SKYNET_GATEWAY_INTERNAL_HOST: 'gateway.internalHost',
+  SKYNET_GATEWAY_INTERNAL_PORT: 'gateway.internalPort',
   SKYNET_GATEWAY_INTERNAL_URL: 'gateway.internalUrl',
   SKYNET_GATEWAY_NODE_ID: 'gateway.nodeId',
   SKYNET_GATEWAY_MAX_SESSIONS: 'gateway.maxSessions',

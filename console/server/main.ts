@@ -4,6 +4,9 @@ import { healthRoute } from '../../core/http/health.ts';
 import { identityGuard } from '../../core/identity/guard.ts';
 import { identityRoutes } from '../../core/identity/routes.ts';
 import { auditRoutes } from '../../core/audit/routes.ts';
+import { auditFailures } from '../../core/audit/failures.ts';
+import type { LoginLimits } from '../../core/identity/login-limits.ts';
+import type { Config } from '../../config/schema.ts';
 import type { Platform } from '../../core/platform.ts';
 import { createDeviceRepository } from '../../gateway/devices/repository.ts';
 import { deviceRoutes } from '../../gateway/devices/routes.ts';
@@ -13,9 +16,11 @@ import { createNodeRepository } from '../../gateway/nodes/repository.ts';
 import { onvifUserRoutes } from '../../gateway/onvif/routes.ts';
 import { createRecordingRepository } from '../../gateway/recordings/repository.ts';
 import { recordingUserRoutes } from '../../gateway/recordings/routes.ts';
-import { createRecordingService } from '../../gateway/recordings/service.ts';
+import { createFootageService, createRecordingService } from '../../gateway/recordings/service.ts';
 import { createStreamRepository } from '../../gateway/streams/repository.ts';
 import { streamUserRoutes } from '../../gateway/streams/routes.ts';
+import { createLiveService } from '../../gateway/streams/service.ts';
+import { mediaKeyRoutes } from '../../core/media-keys/routes.ts';
 import { webApp } from './web.ts';
 
 /**
@@ -24,7 +29,10 @@ import { webApp } from './web.ts';
  */
 export async function buildConsole(platform: Platform): Promise<App> {
   const { config, pool, redis, identity, audit, keys } = platform;
-  const app = await createApp({ logger: platform.log.child({ process: 'console' }), title: 'Skynet console API', openapi: true, bodyLimit: 8 * 1024 * 1024 });
+  const app = await createApp({
+    logger: platform.log.child({ process: 'console' }), title: 'Skynet console API', openapi: true, bodyLimit: 8 * 1024 * 1024,
+    trustProxy: config.console.trustProxy,
+  });
   let ready = false;
   app.addHook('onReady', async () => { ready = true; });
 
@@ -44,11 +52,14 @@ export async function buildConsole(platform: Platform): Promise<App> {
     },
     strictTransportSecurity: config.console.secureCookies,
   });
-  await app.register(identityGuard, { identity });
+  await app.register(identityGuard, {
+    identity, allowedOrigins: [...(config.console.publicUrl ? [config.console.publicUrl] : []), ...config.console.allowedOrigins],
+  });
+  await app.register(auditFailures, { audit });
   await app.register(healthRoute, { process: 'console', timezone: config.site.timezone, siteName: config.site.name, pool, redis, ready: () => ready });
   await app.register(identityRoutes, {
     identity, audit, redis, redisPrefix: config.redis.prefix,
-    secureCookies: config.console.secureCookies, loginAttemptsPerMinute: config.console.loginAttemptsPerMinute,
+    secureCookies: config.console.secureCookies, loginLimits: loginLimitsOf(config.console.login),
   });
   await app.register(auditRoutes, { audit });
 
@@ -56,13 +67,23 @@ export async function buildConsole(platform: Platform): Promise<App> {
   const gateway = createGatewayClient({ nodes: createNodeRepository(pool), serviceToken: keys.serviceToken, leaseSeconds: config.gateway.leaseSeconds });
   await app.register(deviceRoutes, { devices, audit, timezone: config.site.timezone });
   await app.register(onvifUserRoutes, { gateway, devices, audit });
-  await app.register(streamUserRoutes, { gateway, devices, audit, mediaKey: keys.media, streams: createStreamRepository(pool) });
-  await app.register(recordingUserRoutes, {
-    recordings: createRecordingService({ repo: createRecordingRepository(pool) }), devices, audit, keys: { media: keys.media },
-    gatewayPublicUrl: async (deviceId: string) => (await gateway.nodeFor(deviceId)).publicUrl, timezone: config.site.timezone,
-  });
+  await app.register(mediaKeyRoutes, { keyring: platform.mediaKeys });
+  await app.register(streamUserRoutes, { live: createLiveService({ gateway, devices, audit, keys: platform.mediaKeys, streams: createStreamRepository(pool) }) });
+  await app.register(recordingUserRoutes, { footage: createFootageService({
+    recordings: createRecordingService({ repo: createRecordingRepository(pool) }), devices, audit, keys: platform.mediaKeys,
+    gatewayPublicUrl: async (deviceId: string) => (await gateway.footageNode(deviceId)).publicUrl, timezone: config.site.timezone,
+  }) });
   await app.register(webApp);
   return app;
+}
+
+/** console.login as the limiter's windows. */
+function loginLimitsOf(c: Config['console']['login']): LoginLimits {
+  return {
+    account_ip: { max: c.accountIpFailures, windowSeconds: c.accountIpWindowSeconds },
+    ip: { max: c.ipFailures, windowSeconds: c.ipWindowSeconds },
+    account: { max: c.accountFailures, windowSeconds: c.accountWindowSeconds },
+  };
 }
 
 export async function startConsole(platform: Platform): Promise<App> {

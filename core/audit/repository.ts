@@ -42,8 +42,27 @@ export function createAuditRepository(db: Queryable) {
 
 export type AuditRepository = ReturnType<typeof createAuditRepository>;
 
-/** The audit log every feature writes through. A failed audit write fails the action. */
+/** How many request ids the log remembers between a row being written and its response ending. */
+const REMEMBERED_REQUESTS = 10_000;
+
+/**
+ * The audit log every feature writes through. A failed audit write fails the action.
+ * A row written with a `requestId` marks that request as audited, so the failure hook
+ * (failures.ts) adds no second row for it; `claim` reads and forgets the mark.
+ */
 export function createAuditLog(db: Queryable) {
   const repo = createAuditRepository(db);
-  return { record: (entry: AuditEntry) => repo.insert(entry), list: repo.list };
+  const recorded = new Set<string>();
+  return {
+    async record(entry: AuditEntry): Promise<void> {
+      await repo.insert(entry);
+      if (!entry.requestId) return;
+      recorded.add(entry.requestId);
+      if (recorded.size > REMEMBERED_REQUESTS) recorded.delete(recorded.values().next().value!);
+    },
+    claim(requestId: string): boolean {
+      return recorded.delete(requestId);
+    },
+    list: repo.list,
+  };
 }

@@ -17,7 +17,7 @@ export const auditRoutes = fp(async (app: App, opts: { audit: Pick<AuditReposito
   app.get('/api/audit', {
     config: { access: { roles: ['admin', 'supervisor'] } },
     schema: {
-      tags: ['audit'],
+      summary: 'Search the audit log', tags: ['audit'],
       querystring: Type.Object({
         actorId: Type.Optional(Type.String({ format: 'uuid' })), action: Type.Optional(Type.String({ maxLength: 100 })),
         targetType: Type.Optional(Type.String({ maxLength: 50 })), targetId: Type.Optional(Type.String({ maxLength: 100 })),

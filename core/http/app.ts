@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyError, type FastifyServerOptions } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import addFormats from 'ajv-formats';
@@ -5,6 +6,8 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from 'pino';
 import { HttpError, type ErrorParams } from './errors.ts';
+import { RequestLog } from './request-log.ts';
+import { scrubMediaPath } from '../log.ts';
 
 const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -23,12 +26,32 @@ function validationParams(p: Record<string, unknown>): ErrorParams | undefined {
   return Object.keys(out).length ? out : undefined;
 }
 
-/** A request path for a message: no query string (tokens live there), at most 200 characters. */
+/** `r<random>-<n>`: a per-app random part, then a counter. */
+function requestIds(): () => string {
+  const prefix = randomBytes(4).toString('hex');
+  let n = 0;
+  return () => `r${prefix}-${(++n).toString(36)}`;
+}
+
+/** A request path for a message: no query string, no media token (a path segment of /media/…), at most 200 characters. */
 export function routePath(url: string): string {
-  return url.split('?')[0]!.slice(0, 200);
+  return scrubMediaPath(url.split('?')[0]!).slice(0, 200);
 }
 
 export type App = FastifyInstance<any, any, any, Logger, TypeBoxTypeProvider>;
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The `code` of the error this request was answered with (set by the error handler), for the audit log. */
+    errorCode: string | null;
+  }
+}
+
+/**
+ * Which proxies' X-Forwarded-* headers to believe: false (none, the default), true (any:
+ * only behind a proxy that overwrites them), a hop count, or IPs/CIDRs (a comma list).
+ */
+export type TrustProxy = boolean | number | string | string[];
 
 export interface AppOptions {
   logger: Logger;
@@ -36,7 +59,7 @@ export interface AppOptions {
   /** Serve OpenAPI JSON at /docs/json and the UI at /docs. */
   openapi?: boolean;
   bodyLimit?: number;
-  trustProxy?: boolean;
+  trustProxy?: TrustProxy;
 }
 
 /**
@@ -48,10 +71,22 @@ export async function createApp(options: AppOptions): Promise<App> {
   const app = Fastify({
     loggerInstance: options.logger as FastifyServerOptions['loggerInstance'],
     bodyLimit: options.bodyLimit ?? 1024 * 1024,
-    trustProxy: options.trustProxy ?? false,
+    // A hop count is honoured at run time (proxy-addr) though Fastify's types omit it.
+    trustProxy: (options.trustProxy ?? false) as boolean | string | string[],
+    // Request ids unique across processes and app instances (one audit log can serve several).
+    genReqId: requestIds(),
     // Closing must not wait on a slow or stalled client (a player that stopped reading a
     // segment): shutdown is bounded, so open connections are cut when the app closes.
     forceCloseConnections: true,
+    // Media tokens ride in a path segment (/media/vod/<device>/<token>/…): a few hundred characters.
+    routerOptions: { maxParamLength: 1024 },
+    // A malformed URL (or a path parameter past that) never reaches the error handler: answer
+    // here, quoting nothing of the URL (Fastify's default answer echoes it, media token and all).
+    frameworkErrors: (_err, _request, reply) => {
+      void (reply as unknown as { code(n: number): { send(body: unknown): unknown } }).code(400).send(errorBody('bad_request', 'request.bad_url', 'the request URL is malformed'));
+    },
+    // Per-request lines at debug, so they bury nothing (request-log.ts).
+    logController: new RequestLog(),
     ajv: {
       customOptions: { removeAdditional: 'all', coerceTypes: 'array', useDefaults: true, allErrors: false },
       plugins: [addFormats as never],
@@ -59,6 +94,9 @@ export async function createApp(options: AppOptions): Promise<App> {
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   // JSON bodies are decoded strictly: invalid UTF-8 is refused, never stored as U+FFFD.
+  // Fastify's default text/plain parser goes too: a route that takes another body type (the
+  // CSV import) adds its parser in its own scope, so no JSON route accepts a cross-site form's text/plain.
+  app.removeContentTypeParser('text/plain');
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
     const buf = body as Buffer;
@@ -76,10 +114,17 @@ export async function createApp(options: AppOptions): Promise<App> {
     }
   });
 
+  app.decorateRequest('errorCode', null);
+
   app.setErrorHandler((err: FastifyError | HttpError, request, reply) => {
+    // The code is kept on the request too: the audit hook records it for refused writes.
+    const send = (status: number, body: ReturnType<typeof errorBody>) => {
+      request.errorCode = body.code;
+      return reply.code(status).send(body);
+    };
     if (err instanceof HttpError) {
       if (err.statusCode >= 500) request.log.warn({ err }, err.message);
-      return reply.code(err.statusCode).send(errorBody(err.error, err.code, err.message, err.field, err.params));
+      return send(err.statusCode, errorBody(err.error, err.code, err.message, err.field, err.params));
     }
     const fe = err as FastifyError;
     if (fe.validation) {
@@ -89,20 +134,21 @@ export async function createApp(options: AppOptions): Promise<App> {
       const path = (first?.instancePath ?? '').split('/').filter(Boolean);
       const field = missing ?? (path.length ? path.join('.') : undefined);
       const message = `${fe.validationContext ?? 'request'}${field ? `.${field}` : ''} ${first?.message ?? 'is invalid'}`;
-      return reply.code(400).send(errorBody('bad_request', `validation.${first?.keyword ?? 'invalid'}`, message, field, validationParams(ajvParams)));
+      return send(400, errorBody('bad_request', `validation.${first?.keyword ?? 'invalid'}`, message, field, validationParams(ajvParams)));
     }
     const status = fe.statusCode && fe.statusCode >= 400 ? fe.statusCode : 500;
     if (status >= 500) {
       request.log.error({ err }, 'request failed');
-      return reply.code(status).send(errorBody('internal', 'internal', `Internal error (request ${request.id})`, undefined, { requestId: request.id }));
+      return send(status, errorBody('internal', 'internal', `Internal error (request ${request.id})`, undefined, { requestId: request.id }));
     }
     const code = fe.code ? fe.code.toLowerCase().replace(/^fst_err_/, '') : 'bad_request';
     // Fastify's own messages can quote the request URL (FST_ERR_BAD_URL), tokens and all: never echo it.
     const message = /url/i.test(code) ? 'the request URL is malformed' : fe.message.replace(/token=[^&\s'"]+/g, 'token=…');
-    return reply.code(status).send(errorBody(status === 413 ? 'payload_too_large' : 'bad_request', `request.${code}`, message));
+    return send(status, errorBody(status === 413 ? 'payload_too_large' : 'bad_request', `request.${code}`, message));
   });
 
   app.setNotFoundHandler((request, reply) => {
+    request.errorCode = 'route.not_found';
     reply.code(404).send(errorBody('not_found', 'route.not_found', `No route ${request.method} ${routePath(request.url)}`, undefined, { method: request.method }));
   });
 

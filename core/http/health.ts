@@ -9,7 +9,7 @@ export const healthRoute = fp(async (app: App, opts: { process: string; timezone
   app.get('/api/health', {
     config: { access: 'public' },
     schema: {
-      tags: ['health'],
+      summary: 'Readiness of this process (PostgreSQL, Redis)', tags: ['health'],
       response: {
         200: Type.Object({ status: Type.String(), process: Type.String(), timezone: Type.String(), siteName: Type.String(), time: Type.String() }),
         503: Type.Object({ status: Type.String(), process: Type.String(), timezone: Type.String(), siteName: Type.String(), time: Type.String(), reason: Type.String() }),

@@ -21,14 +21,61 @@ export function allows(access: Access, principal: Principal | null): 'ok' | 'una
   return principal.roles.some((r) => access.roles.includes(r)) ? 'ok' : 'forbidden';
 }
 
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** `scheme://host[:port]` as browsers write it in Origin (default port left out), or null when it is no origin. */
+export function normaliseOrigin(value: string): string | null {
+  try {
+    const origin = new URL(value).origin;
+    return origin === 'null' ? null : origin;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * May a state-changing request that carries the session cookie go ahead? Pure, so the
+ * rule is tested with plain values.
+ *
+ * - With `Origin` (browsers send it on every unsafe request): only the console's own
+ *   origin (the request's own scheme and Host, or one configured) passes. `Origin: null`
+ *   (sandboxed frames, redirects, and Chromium's HTML form posts under helmet's
+ *   `Referrer-Policy: no-referrer`: the web app itself only writes through fetch(),
+ *   which sends its real origin) and a same-site page on another port
+ *   (http://127.0.0.1:18999 against the console on :8080: SameSite=Strict still sends
+ *   the cookie there) are refused.
+ * - Without `Origin`, `Sec-Fetch-Site` decides: `same-origin` and `none` (the user
+ *   typed it) pass, `same-site` and `cross-site` are refused.
+ * - With neither header the request does not come from a browser page: browsers send
+ *   Origin on unsafe methods, so this is a script (curl, an operator's tool) that holds
+ *   the cookie itself, which no page can make a browser do. It is let through.
+ */
+export function crossSiteVerdict(h: { origin?: string | undefined; secFetchSite?: string | undefined }, ownOrigins: readonly string[]): 'ok' | 'cross_site' {
+  if (h.origin !== undefined) {
+    const origin = normaliseOrigin(h.origin.trim());
+    return origin !== null && ownOrigins.includes(origin) ? 'ok' : 'cross_site';
+  }
+  if (h.secFetchSite !== undefined) return h.secFetchSite === 'same-origin' || h.secFetchSite === 'none' ? 'ok' : 'cross_site';
+  return 'ok';
+}
+
+export interface GuardOptions {
+  identity: IdentityService;
+  /** Origins besides the request's own that the web app is served from (console.publicUrl, console.allowedOrigins). */
+  allowedOrigins?: readonly string[];
+}
+
 /**
  * Authenticates every request (session cookie, API token or service token) and
  * enforces the `access` each route declares. A route registered without one
- * stops the process at start-up: no route is open by omission.
+ * stops the process at start-up: no route is open by omission. A state-changing
+ * request carrying the session cookie must come from the console's own origin
+ * (crossSiteVerdict); bearer-token requests are not browser-borne and skip that check.
  */
-export const identityGuard = fp(async (app: App, opts: { identity: IdentityService }) => {
+export const identityGuard = fp(async (app: App, opts: GuardOptions) => {
   if (!app.hasDecorator('parseCookie')) await app.register(cookie);
   app.decorateRequest('principal', null);
+  const configured = (opts.allowedOrigins ?? []).map((o) => normaliseOrigin(o)).filter((o): o is string => o !== null);
 
   app.addHook('onRoute', (route) => {
     const access = (route.config as { access?: Access } | undefined)?.access;
@@ -37,6 +84,12 @@ export const identityGuard = fp(async (app: App, opts: { identity: IdentityServi
       return;
     }
     if (!access) throw new Error(`route ${route.method} ${route.url} declares no access (config.access)`);
+    // Public routes need no credential: OpenAPI shows no padlock on them. Mutated in
+    // place, since @fastify/swagger keeps a reference to the route it saw first.
+    if (access === 'public') {
+      if (route.schema) (route.schema as Record<string, unknown>).security = [];
+      else route.schema = { security: [] } as unknown as typeof route.schema;
+    }
   });
 
   app.addHook('onRequest', async (request) => {
@@ -46,6 +99,15 @@ export const identityGuard = fp(async (app: App, opts: { identity: IdentityServi
     const bearer = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
     const cookieValue = request.cookies?.[SESSION_COOKIE];
     request.principal = bearer || cookieValue ? await opts.identity.authenticate({ bearer, cookie: cookieValue }) : null;
+    // Checked for every route, public ones too (logout acts on the cookie).
+    if (!bearer && cookieValue && !SAFE_METHODS.has(request.method)) {
+      const own = normaliseOrigin(`${request.protocol}://${request.host}`);
+      const verdict = crossSiteVerdict(
+        { origin: request.headers.origin, secFetchSite: request.headers['sec-fetch-site'] as string | undefined },
+        own ? [own, ...configured] : configured,
+      );
+      if (verdict === 'cross_site') throw forbidden('Cross-site request refused: send it from the console itself', { code: 'auth.cross_site' });
+    }
     const verdict = allows(access, request.principal);
     if (verdict === 'unauthenticated') throw unauthorized();
     if (verdict === 'forbidden') throw forbidden();

@@ -114,6 +114,42 @@ export function createIdentityRepository(db: Queryable) {
       return rows;
     },
 
+    async passwordHash(id: string): Promise<string | null> {
+      const { rows } = await db.query<{ password_hash: string }>('SELECT password_hash FROM users WHERE id = $1', [id]);
+      return rows[0]?.password_hash ?? null;
+    },
+
+    /**
+     * Cut a user's credentials off, in one statement: stamp `revoked_at`, end their
+     * sessions (all but `keepSession`, the caller's own) and, with `tokens`, revoke their
+     * API tokens for good. Returns the revocation time, or null when there is no such user.
+     */
+    async revokeCredentials(userId: string, opts: { keepSession?: Buffer; tokens: boolean }): Promise<Date | null> {
+      const { rows } = await db.query<{ revoked_at: Date }>(
+        `WITH u AS (
+           UPDATE users SET revoked_at = now() WHERE id = $1 RETURNING id, revoked_at
+         ), s AS (
+           DELETE FROM sessions WHERE user_id IN (SELECT id FROM u) AND ($2::bytea IS NULL OR token_hash <> $2::bytea)
+         ), t AS (
+           UPDATE api_tokens SET revoked_at = now() WHERE $3 AND user_id IN (SELECT id FROM u) AND revoked_at IS NULL
+         )
+         SELECT revoked_at FROM u`,
+        [userId, opts.keepSession ?? null, opts.tokens],
+      );
+      return rows[0]?.revoked_at ?? null;
+    },
+
+    /**
+     * Users whose credentials were revoked at or after `since`, with the time: what the
+     * gateway loads at start-up (and after a missed event) to refuse media tokens minted
+     * before it.
+     */
+    async revokedSince(since: Date): Promise<{ userId: string; at: Date }[]> {
+      const { rows } = await db.query<{ userId: string; at: Date }>(
+        'SELECT id AS "userId", revoked_at AS at FROM users WHERE revoked_at >= $1 ORDER BY revoked_at', [since]);
+      return rows;
+    },
+
     async revokeApiToken(userId: string, id: string): Promise<boolean> {
       const { rowCount } = await db.query('UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL', [id, userId]);
       return (rowCount ?? 0) > 0;
@@ -122,3 +158,8 @@ export function createIdentityRepository(db: Queryable) {
 }
 
 export type IdentityRepository = ReturnType<typeof createIdentityRepository>;
+
+/** For the gateway (media tokens): users revoked at or after `since`, from PostgreSQL. */
+export function revokedSince(db: Queryable, since: Date): Promise<{ userId: string; at: Date }[]> {
+  return createIdentityRepository(db).revokedSince(since);
+}

@@ -34,6 +34,7 @@ export async function testPlatform(overrides: Record<string, unknown> = {}): Pro
       'secrets.key': inject('secretKey'),
       'console.port': 0,
       'gateway.port': 0,
+      'gateway.internalPort': 0,
       'ingest.rtmpPort': 0,
       'ingest.rtmpHost': '127.0.0.1',
       'gateway.host': '127.0.0.1',

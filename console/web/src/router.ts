@@ -2,6 +2,7 @@ import { watch } from 'vue'
 import { createRouter, createWebHistory, type RouteLocationRaw } from 'vue-router'
 import { useSessionStore } from './stores/session.ts'
 import { i18n } from './i18n/index.ts'
+import type { Role } from './api/auth.ts'
 
 declare module 'vue-router' {
   interface RouteMeta {
@@ -9,6 +10,8 @@ declare module 'vue-router' {
     public?: boolean
     /** i18n key of the page title. */
     titleKey?: string
+    /** Roles that may open the page; absent: every signed-in role. The server enforces the same. */
+    roles?: Role[]
   }
 }
 
@@ -40,6 +43,12 @@ export const router = createRouter({
           meta: { titleKey: 'nav.devices' },
         },
         {
+          path: 'users',
+          name: 'users',
+          component: () => import('./pages/UsersPage.vue'),
+          meta: { titleKey: 'nav.users', roles: ['admin'] },
+        },
+        {
           path: 'player/:id',
           name: 'player',
           component: () => import('./pages/PlayerPage.vue'),
@@ -67,7 +76,9 @@ router.beforeEach(async (to) => {
   if (to.meta.public) return true
   const session = useSessionStore()
   const user = await session.ensureLoaded()
-  return user ? true : loginRoute(to.fullPath)
+  if (!user) return loginRoute(to.fullPath)
+  const roles = to.meta.roles
+  return !roles || session.hasRole(...roles) ? true : { path: '/' }
 })
 
 function updateTitle(): void {

@@ -24,3 +24,8 @@ export async function fetchMe(): Promise<User> {
   const res = await http.get<{ user: User }>('/auth/me', { quiet401: true })
   return res.user
 }
+
+/** Change the signed-in user's password; their other sessions and API tokens end. */
+export async function changePassword(currentPassword: string, newPassword: string): Promise<void> {
+  await http.post<void>('/auth/password', { currentPassword, newPassword })
+}

@@ -1,5 +1,5 @@
 import type { Component } from 'vue'
-import { VideoCamera } from '@element-plus/icons-vue'
+import { User, VideoCamera } from '@element-plus/icons-vue'
 import type { Role } from '../api/auth.ts'
 
 export interface NavItem {
@@ -12,4 +12,7 @@ export interface NavItem {
 }
 
 // Later pages (视频墙, 警情, 检索, 联动, 统计) add their entry here.
-export const NAV_ITEMS: NavItem[] = [{ name: 'devices', labelKey: 'nav.devices', icon: VideoCamera }]
+export const NAV_ITEMS: NavItem[] = [
+  { name: 'devices', labelKey: 'nav.devices', icon: VideoCamera },
+  { name: 'users', labelKey: 'nav.users', icon: User, roles: ['admin'] },
+]
