@@ -6,22 +6,39 @@ import { dirname, join } from 'node:path';
  * The platform's secret material, all derived from one 32-byte master key
  * (SKYNET_SECRET_KEY, or `<dataDir>/secret.key` created on first start):
  * - a secret box (AES-256-GCM) for camera passwords at rest;
- * - an HMAC key for short-lived signed media tokens;
+ * - HMAC keys for short-lived signed media tokens, one per key id (`kid`), so the
+ *   media key rotates without a new secret being stored (see core/media-keys/);
  * - the service token between processes when none is configured.
  */
 export interface Keys {
   box: Buffer;
-  media: Buffer;
+  /** The media-token HMAC key of a key id. */
+  mediaKey(kid: string): Buffer;
   serviceToken: string;
+}
+
+/** A media key id: short, printable, safe in a URL path and in HKDF's info string. */
+export const MEDIA_KID = /^[A-Za-z0-9_-]{1,32}$/;
+
+const hkdf = (master: Buffer, info: string) => Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), info, 32));
+
+/** The media key of `kid`: HKDF of the master key with the kid in the info string (kid v1 is the key of old releases). */
+export function deriveMediaKey(master: Buffer, kid: string): Buffer {
+  if (!MEDIA_KID.test(kid)) throw new Error(`not a media key id: ${kid}`);
+  return hkdf(master, `skynet/media-token/${kid}`);
 }
 
 export function deriveKeys(master: Buffer, serviceToken?: string): Keys {
   if (master.length !== 32) throw new Error('the secret key must be 32 bytes');
-  const derive = (info: string) => Buffer.from(hkdfSync('sha256', master, Buffer.alloc(0), info, 32));
+  const media = new Map<string, Buffer>();
   return {
-    box: derive('skynet/secret-box/v1'),
-    media: derive('skynet/media-token/v1'),
-    serviceToken: serviceToken ?? derive('skynet/service-token/v1').toString('base64url'),
+    box: hkdf(master, 'skynet/secret-box/v1'),
+    mediaKey(kid) {
+      let key = media.get(kid);
+      if (!key) media.set(kid, (key = deriveMediaKey(master, kid)));
+      return key;
+    },
+    serviceToken: serviceToken ?? hkdf(master, 'skynet/service-token/v1').toString('base64url'),
   };
 }
 
@@ -78,14 +95,19 @@ export function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+/** The longest life of any media token (VOD); a retired media key keeps verifying this long. */
+export const MAX_MEDIA_TOKEN_SECONDS = 30 * 60;
+
 /**
  * Signed media token: `base64url(json claims).base64url(hmac)`, bound to a user,
- * a scope (a camera id) and an expiry. Verified by the gateway without a database
- * round trip.
+ * a scope (a camera id), an expiry and the key id it is signed with. Verified by
+ * the gateway without a database round trip. Every character is URL-path safe.
  */
 export interface MediaClaims {
   sub: string;     // user id
   cam: string;     // device id the token is good for
+  kid: string;     // media key id that signed it
+  iat: number;     // unix seconds, when it was minted (revocation compares it)
   exp: number;     // unix seconds
   scope: 'live' | 'vod';
   [key: string]: unknown;
@@ -97,17 +119,44 @@ export function signMediaToken(key: Buffer, claims: MediaClaims): string {
   return `${body}.${mac}`;
 }
 
-export function verifyMediaToken(key: Buffer, token: string, now = Date.now()): MediaClaims | null {
+/** The key id a token names, read before its signature is checked (so the right key can be picked); null if unreadable. */
+export function mediaTokenKid(token: string): string | null {
+  const claims = decodeClaims(token);
+  return claims && typeof claims.kid === 'string' && MEDIA_KID.test(claims.kid) ? claims.kid : null;
+}
+
+function decodeClaims(token: string): Record<string, unknown> | null {
   const [body, mac, extra] = token.split('.');
   if (!body || !mac || extra !== undefined) return null;
-  const expected = createHmac('sha256', key).update(body).digest('base64url');
-  if (!safeEqual(mac, expected)) return null;
-  let claims: MediaClaims;
   try {
-    claims = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+    const claims: unknown = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
+    return claims && typeof claims === 'object' && !Array.isArray(claims) ? claims as Record<string, unknown> : null;
   } catch {
     return null;
   }
-  if (typeof claims.exp !== 'number' || claims.exp * 1000 < now) return null;
-  return claims;
+}
+
+export type MediaTokenCheck =
+  | { ok: true; claims: MediaClaims }
+  | { ok: false; reason: 'malformed' | 'signature' | 'expired' };
+
+/**
+ * Check a token's form, signature and expiry with `key` (the key of the kid it names).
+ * Only a token that passes yields claims; which key to use is the caller's (the keyring's) call.
+ */
+export function checkMediaTokenSignature(key: Buffer, token: string, now = Date.now()): MediaTokenCheck {
+  const claims = decodeClaims(token);
+  if (!claims || typeof claims.exp !== 'number' || typeof claims.iat !== 'number' || typeof claims.kid !== 'string'
+    || typeof claims.sub !== 'string' || typeof claims.cam !== 'string') return { ok: false, reason: 'malformed' };
+  const [body, mac] = token.split('.') as [string, string];
+  const expected = createHmac('sha256', key).update(body).digest('base64url');
+  if (!safeEqual(mac, expected)) return { ok: false, reason: 'signature' };
+  if (claims.exp * 1000 < now) return { ok: false, reason: 'expired' };
+  return { ok: true, claims: claims as MediaClaims };
+}
+
+/** Verified claims, or null when the token is malformed, altered or expired. */
+export function verifyMediaToken(key: Buffer, token: string, now = Date.now()): MediaClaims | null {
+  const check = checkMediaTokenSignature(key, token, now);
+  return check.ok ? check.claims : null;
 }

@@ -14,12 +14,20 @@ export const REDACT_PATHS = [
   'headers.authorization', 'headers.cookie',
 ];
 
-/** Request lines without credentials: media tokens ride in URLs (`?token=`), and URLs are logged. */
+/** Request lines without credentials: media tokens ride in URL paths, and URLs are logged. */
 const serializers = {
   req: (req: { method?: string; url?: string; ip?: string; socket?: { remotePort?: number } }) => ({
     method: req.method, url: req.url ? scrubUrl(req.url) : req.url, remoteAddress: req.ip, remotePort: req.socket?.remotePort,
   }),
 };
+
+/**
+ * Where loggers made without a destination write: standard output, until a process's
+ * entry point routes the lines elsewhere (bin/logging.ts: terminal and file).
+ */
+let sink: (line: string) => void = (line) => { process.stdout.write(line); };
+const processStream = { write: (line: string) => sink(line) };
+export function routeLogs(write: (line: string) => void): void { sink = write; }
 
 export function createLogger(options: LoggerOptions = {}, destination?: pino.DestinationStream): Logger {
   const opts: LoggerOptions = {
@@ -28,18 +36,30 @@ export function createLogger(options: LoggerOptions = {}, destination?: pino.Des
     serializers,
     ...options,
   };
-  return destination ? pino(opts, destination) : pino(opts);
+  return pino(opts, destination ?? processStream);
+}
+
+/**
+ * Remove media tokens from a path or message: in a media path the token is the segment
+ * after the camera (`/media/live/<device>/<token>/…`, `/media/vod/<device>/<token>/…`).
+ */
+export function scrubMediaPath(text: string): string {
+  return text
+    .replace(/(\/media\/(?:live|vod)\/[^/\s?#'"]+\/)[^/\s?#'"]+/gi, '$1***')
+    // Wherever else one turns up: a signed token is base64url('{"…') '.' base64url(mac).
+    .replace(/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{20,}/g, '***');
 }
 
 /**
  * Remove user:password from every URL in a string, password-like query values,
- * and RTMP stream keys (the last path part of rtmp://host/app/KEY is the secret).
+ * RTMP stream keys (the last path part of rtmp://host/app/KEY is the secret) and
+ * media tokens in media paths.
  */
 export function scrubUrl(text: string): string {
-  return text
+  return scrubMediaPath(text
     .replace(/([a-z][a-z0-9+.-]*:\/\/)([^/@\s:]+)(:[^/@\s]*)?@/gi, '$1***:***@')
     .replace(/(rtmps?:\/\/[^\s/]+\/[^\s/]+\/)[^\s?'"]+/gi, '$1***')
-    .replace(/([?&](?:password|pass|pwd|token|key|secret)=)[^&\s"']*/gi, '$1***');
+    .replace(/([?&](?:password|pass|pwd|token|key|secret)=)[^&\s"']*/gi, '$1***'));
 }
 
 export const log = createLogger();

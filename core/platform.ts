@@ -6,6 +6,8 @@ import { createPool, unreachableMessage as pgUnreachable, type Pool } from './db
 import { createIdentityRepository } from './identity/repository.ts';
 import { createIdentityService, type IdentityService } from './identity/service.ts';
 import { createLogger } from './log.ts';
+import { createMediaKeyring, type MediaKeyring } from './media-keys/keyring.ts';
+import { createMediaKeyRepository } from './media-keys/repository.ts';
 import { checkRedis, createEventBus, createRedis, type EventBus, type Redis } from './redis.ts';
 
 /**
@@ -22,6 +24,8 @@ export interface Platform {
   events: EventBus;
   audit: ReturnType<typeof createAuditLog>;
   identity: IdentityService;
+  /** Media-token key ids: the console signs with the current one, the gateway verifies any still in grace. Loaded on first use. */
+  mediaKeys: MediaKeyring;
   close(): Promise<void>;
 }
 
@@ -43,12 +47,14 @@ export async function createPlatform(config: Config, log: Logger = createLogger(
   if (master.created) log.warn({ path: master.path }, 'created a new secret key; back it up: camera passwords cannot be read without it');
   const keys = deriveKeys(master.key, config.secrets.serviceToken);
   const redis = createRedis(config.redis.url);
-  const identity = createIdentityService({ repo: createIdentityRepository(pool), sessionHours: config.console.sessionHours, serviceToken: keys.serviceToken });
+  const events = createEventBus(redis, config.redis.prefix);
+  const identity = createIdentityService({ repo: createIdentityRepository(pool), sessionHours: config.console.sessionHours, serviceToken: keys.serviceToken, events });
+  const audit = createAuditLog(pool);
+  const mediaKeys = createMediaKeyring({ repo: createMediaKeyRepository(pool), derive: keys.mediaKey, events, audit, log });
   return {
-    config, log, pool, redis, keys, identity,
-    events: createEventBus(redis, config.redis.prefix),
-    audit: createAuditLog(pool),
+    config, log, pool, redis, keys, identity, events, audit, mediaKeys,
     async close() {
+      await mediaKeys.stop();
       redis.disconnect();
       await pool.end().catch(() => {});
     },

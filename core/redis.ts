@@ -45,16 +45,69 @@ export async function checkRedis(url: string, timeoutMs = 3000): Promise<void> {
   }
 }
 
+/** One event as it travels on the bus: its type, when it was published, and its payload. */
+export interface BusEvent { type: string; at: string; [key: string]: unknown }
+
 /** Publishes realtime events (device status, alarms) that console replicas fan out. */
 export interface EventBus {
   publish(type: string, payload: Record<string, unknown>): Promise<void>;
+  /**
+   * Hear every event published on the bus from now on (one subscriber connection per
+   * process, opened on first use, closed with the last listener). Events published while
+   * the connection is down are not replayed: listeners that must not miss a change also
+   * reload from PostgreSQL now and then.
+   */
+  subscribe(listener: (event: BusEvent) => void): Promise<() => Promise<void>>;
 }
 
 export function createEventBus(redis: Redis, prefix: string): EventBus {
   const name = channel(prefix, 'events');
+  const listeners = new Set<(event: BusEvent) => void>();
+  let sub: Promise<Redis> | null = null;
+  const connect = async (): Promise<Redis> => {
+    const conn = redis.duplicate();
+    conn.on('error', () => {});
+    conn.on('message', (ch: string, message: string) => {
+      if (ch !== name) return;
+      let event: BusEvent;
+      try {
+        event = JSON.parse(message) as BusEvent;
+      } catch {
+        return;
+      }
+      if (!event || typeof event.type !== 'string') return;
+      for (const listener of listeners) {
+        try {
+          listener(event);
+        } catch {
+          // one listener's failure is its own; the others still hear the event
+        }
+      }
+    });
+    await conn.subscribe(name);
+    return conn;
+  };
   return {
     async publish(type, payload) {
       await redis.publish(name, JSON.stringify({ type, at: new Date().toISOString(), ...payload }));
+    },
+    async subscribe(listener) {
+      listeners.add(listener);
+      if (!sub) sub = connect().catch((err: unknown) => { sub = null; throw err; });
+      try {
+        await sub;
+      } catch (err) {
+        listeners.delete(listener);
+        throw err;
+      }
+      return async () => {
+        listeners.delete(listener);
+        if (listeners.size === 0 && sub) {
+          const conn = sub;
+          sub = null;
+          (await conn.catch(() => null))?.disconnect();
+        }
+      };
     },
   };
 }

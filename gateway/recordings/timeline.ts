@@ -37,6 +37,26 @@ export function isDay(day: string): boolean {
   return d.toISOString().slice(0, 10) === day;
 }
 
+/** The earliest instant footage can be asked about, and how far ahead a day may lie. */
+export const EARLIEST_FOOTAGE = Date.UTC(1970, 0, 1);
+export const MAX_YEARS_AHEAD = 2;
+
+/** The latest instant anyone may ask about: `MAX_YEARS_AHEAD` years after `now`. */
+function latest(now: number): number {
+  const d = new Date(now);
+  return Date.UTC(d.getUTCFullYear() + MAX_YEARS_AHEAD, d.getUTCMonth(), d.getUTCDate(), 23, 59, 59, 999);
+}
+
+/** An instant footage can exist at (or a range can name): from 1970 to a couple of years ahead. */
+export function instantAllowed(at: number, now: number = Date.now()): boolean {
+  return Number.isFinite(at) && at >= EARLIEST_FOOTAGE && at <= latest(now);
+}
+
+/** A day a timeline can be asked for: a real calendar date between 1970-01-01 and a couple of years ahead. */
+export function dayAllowed(day: string, now: number = Date.now()): boolean {
+  return isDay(day) && instantAllowed(Date.parse(`${day}T00:00:00Z`), now);
+}
+
 /** Today (or the day of `now`) in the zone, as YYYY-MM-DD. */
 export function localDay(timeZone: string, now: Date = new Date()): string {
   const p = localParts(timeZone, now.getTime());

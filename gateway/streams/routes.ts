@@ -1,18 +1,10 @@
-import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { Type, type Static } from 'typebox';
+import { Type } from 'typebox';
 import fp from 'fastify-plugin';
 import type { App } from '../../core/http/app.ts';
 import { DateTime, errors, IdParams, NullableDateTime, StringEnum } from '../../core/http/schemas.ts';
-import { notFound, unavailable } from '../../core/http/errors.ts';
-import type { AuditLog } from '../../core/audit/types.ts';
 import { STAFF } from '../../core/identity/types.ts';
-import type { DeviceService } from '../devices/service.ts';
-import type { GatewayClient } from '../nodes/client.ts';
-import type { MediaLayout } from './layout.ts';
-import { checkMediaToken, mintMediaToken } from './media-auth.ts';
-import type { StreamRepository } from './repository.ts';
+import { MediaToken } from './media-auth.ts';
+import type { LiveMediaService, LiveService } from './service.ts';
 import type { SessionInfo } from './types.ts';
 
 export const SessionSchema = Type.Object({
@@ -27,10 +19,9 @@ export const SessionSchema = Type.Object({
   viewers: Type.Integer(),
 });
 const MaybeSession = Type.Object({ session: Type.Union([SessionSchema, Type.Null()]) });
-const DeviceParams = Type.Object({ deviceId: Type.String({ format: 'uuid' }) });
-const TokenQuery = Type.Object({ token: Type.Optional(Type.String({ maxLength: 4096 })) });
+const TokenParams = Type.Object({ deviceId: Type.String({ format: 'uuid' }), token: MediaToken });
 
-/** What the media routes need of the session manager. */
+/** What the internal session routes need of the session manager. */
 export interface LiveSessions {
   get(deviceId: string): SessionInfo | null;
   touch(deviceId: string): void;
@@ -38,54 +29,33 @@ export interface LiveSessions {
   waitForPlaylist(deviceId: string, timeoutMs: number): Promise<boolean>;
 }
 
-/** A live playlist as ffmpeg wrote it, with the token carried onto every segment URI. */
-export function withToken(playlist: string, token: string): string {
-  const q = `token=${encodeURIComponent(token)}`;
-  return playlist.split('\n').map((line) => (line && !line.startsWith('#') ? `${line}${line.includes('?') ? '&' : '?'}${q}` : line)).join('\n');
-}
-
 /**
  * Live HLS served by the gateway to browsers (another origin than the console):
- * the signed token in the URL is the only credential, so CORS allows any origin
- * and no cookie is read. Paths are built from the validated device id and a
- * segment name pattern, never from the raw request path.
+ * `/media/live/<device>/<token>/index.m3u8`, segments relative to it. The signed
+ * token in the path is the only credential, so CORS allows any origin and no cookie
+ * is read. Paths are built from the validated device id and a segment name pattern,
+ * never from the raw request path.
  */
-export const streamMediaRoutes = fp(async (app: App, opts: { sessions: LiveSessions; layout: MediaLayout; mediaKey: Buffer }) => {
-  const { sessions, layout, mediaKey } = opts;
+export const streamMediaRoutes = fp(async (app: App, opts: { media: LiveMediaService }) => {
+  const { media } = opts;
   app.addHook('onSend', async (req, reply) => {
     if (req.url.startsWith('/media/')) reply.header('access-control-allow-origin', '*');
   });
 
-  app.get('/media/live/:deviceId/index.m3u8', {
+  app.get('/media/live/:deviceId/:token/index.m3u8', {
     config: { access: 'public' },
-    schema: { hide: true, params: DeviceParams, querystring: TokenQuery },
+    schema: { hide: true, params: TokenParams },
   }, async (req, reply) => {
-    const { deviceId } = req.params;
-    checkMediaToken(mediaKey, req.query.token, deviceId, 'live');
-    if (!sessions.get(deviceId)) throw notFound('live session');
-    sessions.touch(deviceId);
-    let text: string;
-    try {
-      text = await readFile(layout.livePlaylist(deviceId), 'utf8');
-    } catch {
-      throw notFound('live playlist (the stream is starting)');
-    }
-    return reply.header('content-type', 'application/vnd.apple.mpegurl').header('cache-control', 'no-store').send(withToken(text, req.query.token!));
+    const text = await media.playlist(req.params.deviceId, req.params.token);
+    return reply.header('content-type', 'application/vnd.apple.mpegurl').header('cache-control', 'no-store').send(text);
   });
 
-  app.get('/media/live/:deviceId/:segment', {
+  app.get('/media/live/:deviceId/:token/:segment', {
     config: { access: 'public' },
-    schema: { hide: true, params: Type.Object({ deviceId: Type.String({ format: 'uuid' }), segment: Type.String({ maxLength: 40 }) }), querystring: TokenQuery },
+    schema: { hide: true, params: Type.Object({ deviceId: Type.String({ format: 'uuid' }), token: MediaToken, segment: Type.String({ maxLength: 40 }) }) },
   }, async (req, reply) => {
-    const { deviceId, segment } = req.params;
-    checkMediaToken(mediaKey, req.query.token, deviceId, 'live');
-    if (!/^seg-\d{1,12}\.ts$/.test(segment)) throw notFound('segment');
-    const path = join(layout.liveDir(deviceId), segment);
-    const info = await stat(path).catch(() => null);
-    if (!info?.isFile()) throw notFound('segment');
-    sessions.touch(deviceId);
-    return reply.header('content-type', 'video/mp2t').header('content-length', info.size).header('cache-control', 'private, max-age=60')
-      .send(createReadStream(path));
+    const { stream, bytes } = await media.segment(req.params.deviceId, req.params.token, req.params.segment);
+    return reply.header('content-type', 'video/mp2t').header('content-length', bytes).header('cache-control', 'private, max-age=60').send(stream);
   });
 }, { name: 'stream-media-routes', dependencies: ['identity-guard'] });
 
@@ -111,53 +81,35 @@ export const streamInternalRoutes = fp(async (app: App, opts: { sessions: LiveSe
 }, { name: 'stream-internal-routes', dependencies: ['identity-guard'] });
 
 /**
- * People's live view (console): start or join the camera's session on the node
- * that holds it, mint a short-lived token bound to the user and the camera, and
- * write the audit row.
+ * People's live view (console): the live service starts or joins the camera's session on
+ * the node that holds it, mints a short-lived token bound to the user and the camera,
+ * and writes the audit row.
  */
-export const streamUserRoutes = fp(async (app: App, opts: { gateway: GatewayClient; devices: DeviceService; audit: AuditLog; mediaKey: Buffer; streams: StreamRepository }) => {
-  const { gateway, devices, audit, mediaKey, streams } = opts;
+export const streamUserRoutes = fp(async (app: App, opts: { live: LiveService }) => {
+  const { live } = opts;
 
   app.get('/api/devices/:id/stream-events', {
     config: { access: { roles: STAFF } },
     schema: {
-      tags: ['live'], description: 'Session state changes with their reasons, newest first.', params: IdParams,
+      tags: ['live'], summary: 'Stream session history', description: 'Session state changes with their reasons, newest first.', params: IdParams,
       querystring: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 500, default: 50 }) }),
       response: { 200: Type.Object({ items: Type.Array(Type.Object({ at: DateTime, state: Type.String(), reason: Type.Union([Type.String(), Type.Null()]), mode: Type.Union([Type.String(), Type.Null()]), nodeId: Type.String() })) }), ...errors(400, 401, 403, 404) },
     },
-  }, async (req) => {
-    await devices.get(req.params.id);
-    return { items: await streams.history(req.params.id, req.query.limit) };
-  });
+  }, async (req) => ({ items: await live.history(req.params.id, req.query.limit) }));
 
   app.post('/api/devices/:id/live', {
     config: { access: { roles: STAFF } },
     schema: {
-      tags: ['live'],
-      description: 'Start (or join) live view: returns the HLS URL on the gateway with a short-lived token bound to you and this camera.',
+      tags: ['live'], summary: 'Start live view',
+      description: 'Start (or join) live view: returns the HLS URL on the gateway, a short-lived token bound to you and this camera in its path.',
       params: IdParams,
       body: Type.Object({ waitMs: Type.Integer({ minimum: 0, maximum: 15_000, default: 0 }) }),
       response: { 200: Type.Object({ url: Type.String(), expiresAt: DateTime, session: SessionSchema, playable: Type.Boolean() }), ...errors(400, 401, 403, 404, 502, 503) },
     },
-  }, async (req) => {
-    const device = await devices.get(req.params.id);
-    if (!device.enabled) throw unavailable('this device is disabled');
-    const node = await gateway.nodeFor(device.id);
-    const result = await gateway.forDevice<{ session: Static<typeof SessionSchema>; playable: boolean }>(device.id, 'POST', `/internal/devices/${device.id}/session`, { viewer: true, waitMs: req.body.waitMs }, req.body.waitMs + 10_000);
-    const { token, expiresAt } = mintMediaToken(mediaKey, { userId: req.principal!.userId!, deviceId: device.id, scope: 'live' });
-    await audit.record({ actor: req.principal!, action: 'live.view', targetType: 'device', targetId: device.id, details: { name: device.name, node: node.id }, ip: req.ip, requestId: req.id });
-    return { url: `${node.publicUrl}/media/live/${device.id}/index.m3u8?token=${encodeURIComponent(token)}`, expiresAt, session: result.session, playable: result.playable };
-  });
+  }, async (req) => live.start(req.principal!, req.params.id, req.body.waitMs, { ip: req.ip, requestId: req.id }));
 
   app.get('/api/devices/:id/stream', {
     config: { access: { roles: STAFF } },
-    schema: { tags: ['live'], description: 'The camera\'s stream session state (null when none runs).', params: IdParams, response: { 200: MaybeSession, ...errors(400, 401, 403, 404) } },
-  }, async (req) => {
-    await devices.get(req.params.id);
-    try {
-      return await gateway.forDevice<{ session: Static<typeof SessionSchema> | null }>(req.params.id, 'GET', `/internal/devices/${req.params.id}/session`);
-    } catch {
-      return { session: null };
-    }
-  });
+    schema: { tags: ['live'], summary: 'Stream session state', description: 'The camera\'s stream session state (null when none runs).', params: IdParams, response: { 200: MaybeSession, ...errors(400, 401, 403, 404) } },
+  }, async (req) => live.session(req.params.id));
 }, { name: 'stream-user-routes', dependencies: ['identity-guard'] });

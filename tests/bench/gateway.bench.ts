@@ -34,6 +34,8 @@ const WARM_STARTS = 5;
 const RAMP_MAX = Number(process.env.SKYNET_BENCH_MAX_SESSIONS ?? 192);
 const PLAYER_SAMPLE_MS = 15_000;
 const VOD_REQUESTS = 100;
+/** SKYNET_BENCH_ONLY=vod runs the 24-hour footage playlist step alone (no simulator, no sessions). */
+const VOD_ONLY = process.env.SKYNET_BENCH_ONLY === 'vod';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (v: number[]) => percentile(v, 50);
 const round = (v: number, d = 1) => Number(v.toFixed(d));
@@ -195,6 +197,7 @@ async function vodPlaylistTimes(ctx: Ctx, deviceId: string) {
 }
 
 export async function run(): Promise<BenchResult> {
+  if (VOD_ONLY) return runVodOnly();
   const source = await sourceFile();
   const { platform, close } = await benchPlatform({
     'health.intervalSeconds': 86_400, 'gateway.maxSessions': 200, 'gateway.idleStopSeconds': 86_400,
@@ -282,5 +285,38 @@ export async function run(): Promise<BenchResult> {
     const left = [...seenPids].filter((p) => { try { process.kill(p, 0); return true; } catch { return false; } });
     if (left.length) process.stderr.write(`gateway bench: ffmpeg still running after close: ${left.join(', ')}\n`);
     else process.stderr.write(`gateway bench: clean up ok (${seenPids.size} gateway ffmpeg processes seen, none left; simulator child exited ${sim?.child.exitCode ?? sim?.child.signalCode})\n`);
+  }
+}
+
+/** The VOD playlist step alone: console + gateway, one device without a stream, 8,640 indexed segments. */
+async function runVodOnly(): Promise<BenchResult> {
+  const { platform, close } = await benchPlatform({ 'health.intervalSeconds': 86_400 });
+  let gateway: Gateway | null = null;
+  let consoleApp: App | null = null;
+  try {
+    gateway = await startGateway(platform, { listen: true });
+    consoleApp = await buildConsole(platform);
+    await consoleApp.listen({ host: '127.0.0.1', port: 0 });
+    const base = `http://127.0.0.1:${(consoleApp.server.address() as AddressInfo).port}`;
+    await platform.identity.createUser({ username: 'bench', password: 'bench-password', roles: ['admin'] });
+    const login = await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'bench', password: 'bench-password' }) });
+    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const ctx: Ctx = { platform, gateway, consoleApp, base, cookie, ids: [] };
+    const vodId = (await api<{ id: string }>(ctx, 'POST', '/api/devices', { name: '录像回放基准' })).id;
+    const deadline = Date.now() + 60_000;
+    while (!gateway.membership.held().includes(vodId)) {
+      if (Date.now() > deadline) throw new Error('the gateway did not lease the benchmark device within 60 s');
+      await sleep(250);
+    }
+    const vod = await vodPlaylistTimes(ctx, vodId);
+    return {
+      metrics: { vod_playlist_p95_ms: percentile(vod.times, 95), vod_playlist_bytes: vod.bytes },
+      targets: { vod_playlist_p95_ms: { op: '<=', value: 100 } },
+      notes: [`VOD 24 h (SKYNET_BENCH_ONLY=vod): ${vod.indexed} segments indexed, ${vod.listed} EXTINF lines (${vod.gaps} gap pieces), playlist ${vod.bytes} bytes (${Math.round(vod.bytes / Math.max(1, vod.listed))} per segment, content-encoding ${vod.encoding}); ${vod.times.length} GETs over HTTP (after 3 warm-up): p50 ${round(percentile(vod.times, 50))} ms, p95 ${round(percentile(vod.times, 95))} ms, max ${round(Math.max(...vod.times))} ms`],
+    };
+  } finally {
+    await consoleApp?.close().catch(() => {});
+    await gateway?.close().catch(() => {});
+    await close().catch(() => {});
   }
 }

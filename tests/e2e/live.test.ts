@@ -104,6 +104,38 @@ describe('video in the console', () => {
     await page.close();
   });
 
+  it('stops a disabled user\'s live video within seconds: the player\'s media requests get 401', async () => {
+    const victim = await platform.identity.createUser({ username: 'e2e-revoked', password: 'e2e-revoked-pw', roles: ['monitor'] });
+    await platform.identity.createUser({ username: 'e2e-live-admin', password: 'e2e-live-admin-pw', roles: ['admin'] });
+    const page = await browser.newPage();
+    const media: { at: number; status: number; url: string }[] = [];
+    page.on('response', (r) => { if (r.url().includes('/media/live/')) media.push({ at: Date.now(), status: r.status(), url: r.url() }); });
+    await page.goto(`${base}/login`);
+    await page.fill('[data-test=login-username]', 'e2e-revoked');
+    await page.fill('[data-test=login-password]', 'e2e-revoked-pw');
+    await page.click('[data-test=login-submit]');
+    await page.waitForURL(/\/devices/);
+    await page.goto(`${base}/player/${deviceId}`);
+    await page.waitForSelector('[data-test=player-state][data-state=live]', { timeout: 30_000 });
+    expect(media.some((m) => m.status === 200)).toBe(true);
+    // Tokens ride in the path; none in a query string.
+    expect(media.every((m) => !m.url.includes('token='))).toBe(true);
+
+    const login = await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'e2e-live-admin', password: 'e2e-live-admin-pw' }) });
+    const adminCookie = login.headers.get('set-cookie')!.split(';')[0]!;
+    const disabledAt = Date.now();
+    const res = await fetch(`${base}/api/users/${victim.id}`, { method: 'PATCH', headers: { cookie: adminCookie, 'content-type': 'application/json' }, body: JSON.stringify({ disabled: true }) });
+    expect(res.status, await res.text()).toBe(200);
+    await expect.poll(() => media.some((m) => m.status === 401 && m.at >= disabledAt), { timeout: 10_000, interval: 100 }).toBe(true);
+    const refused = media.find((m) => m.status === 401 && m.at >= disabledAt)!;
+    console.log(`e2e revocation: the player's first refused media request ${refused.at - disabledAt} ms after the admin disabled the user`);
+    expect(refused.at - disabledAt).toBeLessThan(5_000);
+    // And nothing more is served to it (a request in flight at that moment may still finish).
+    await page.waitForTimeout(4_000);
+    expect(media.filter((m) => m.status === 200 && m.at > refused.at + 1_000)).toEqual([]);
+    await page.close();
+  });
+
   it('plays recorded footage from a click on the timeline', async () => {
     await waitUntil(async () => (await platform.pool.query('SELECT count(*)::int AS n FROM recording_segments WHERE device_id = $1', [deviceId])).rows[0].n >= 2, 60_000, 'two indexed recording segments');
     const { rows } = await platform.pool.query('SELECT min(starts_at) AS first FROM recording_segments WHERE device_id = $1', [deviceId]);

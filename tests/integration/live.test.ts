@@ -3,7 +3,7 @@ import { promisify } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole } from '../../console/server/main.ts';
-import { signMediaToken } from '../../core/crypto.ts';
+import { mediaTokenKid, signMediaToken } from '../../core/crypto.ts';
 import type { App } from '../../core/http/app.ts';
 import type { Platform } from '../../core/platform.ts';
 import { startGateway, type Gateway } from '../../gateway/main.ts';
@@ -50,6 +50,8 @@ afterAll(async () => {
   await close?.();
 });
 
+/** The token of a media URL: the path segment after the device (/media/<live|vod>/<device>/<token>/…). */
+const tokenOf = (url: string) => new URL(url).pathname.split('/')[4]!;
 const startLive = (cookie = monitor, id = camId) => consoleApp.inject({ method: 'POST', url: `/api/devices/${id}/live`, headers: { cookie }, payload: { waitMs: 10_000 } });
 
 describe('live view', () => {
@@ -62,7 +64,7 @@ describe('live view', () => {
     expect(body.playable).toBe(true);
     expect(body.session).toMatchObject({ deviceId: camId, mode: 'copy' });
     url = body.url;
-    expect(url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:\\d+/media/live/${camId}/index\\.m3u8\\?token=`));
+    expect(url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:\\d+/media/live/${camId}/[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+/index\\.m3u8$`));
     const { rows } = await platform.pool.query(`SELECT actor_name FROM audit_log WHERE action = 'live.view' AND target_id = $1`, [camId]);
     expect(rows.length).toBe(1);
   });
@@ -72,7 +74,9 @@ describe('live view', () => {
     expect(first).toContain('#EXT-X-PROGRAM-DATE-TIME');
     const segLines = first.split('\n').filter((l) => l && !l.startsWith('#'));
     expect(segLines.length).toBeGreaterThan(0);
-    expect(segLines.every((l) => l.includes('token='))).toBe(true);
+    // Relative segment URIs: they resolve under the token's path and never repeat it.
+    expect(segLines.every((l) => /^seg-\d+\.ts$/.test(l))).toBe(true);
+    expect(first).not.toContain(tokenOf(url));
     const seg = await fetch(new URL(segLines.at(-1)!, url));
     expect(seg.status).toBe(200);
     expect(seg.headers.get('content-type')).toBe('video/mp2t');
@@ -102,22 +106,43 @@ describe('live view', () => {
     expect(sim.cameras[0]!.rtspClients()).toBe(1);
   });
 
-  it('refuses missing, altered, expired and other-camera tokens, and paths outside the media root', async () => {
+  it('refuses missing, altered, expired and other-camera tokens, and paths outside the media root, echoing no token', async () => {
     const u = new URL(url);
-    const token = u.searchParams.get('token')!;
-    const base = `${u.origin}/media/live/${camId}`;
-    expect((await fetch(`${base}/index.m3u8`)).status).toBe(401);
-    expect((await fetch(`${base}/index.m3u8?token=${token.slice(0, -2)}xx`)).status).toBe(401);
-    const expired = signMediaToken(platform.keys.media, { sub: 'u', cam: camId, scope: 'live', exp: Math.floor(Date.now() / 1000) - 5 });
-    expect((await fetch(`${base}/index.m3u8?token=${expired}`)).status).toBe(401);
-    expect((await fetch(`${u.origin}/media/live/${otherId}/index.m3u8?token=${token}`)).status).toBe(403);
-    const vod = signMediaToken(platform.keys.media, { sub: 'u', cam: camId, scope: 'vod', exp: Math.floor(Date.now() / 1000) + 60 });
-    expect((await fetch(`${base}/index.m3u8?token=${vod}`)).status).toBe(403);
-    for (const path of [`${base}/..%2F..%2F..%2Fsecret.key?token=${token}`, `${base}/seg-1.ts%00.m3u8?token=${token}`, `${u.origin}/media/live/${camId}/../../secret.key?token=${token}`, `${u.origin}/media/../secret.key`]) {
-      const res = await fetch(path);
+    const token = tokenOf(url);
+    const kid = mediaTokenKid(token)!;
+    const at = (t: string, rest = 'index.m3u8', cam = camId) => `${u.origin}/media/live/${cam}/${t}/${rest}`;
+    const answer = async (path: string) => { const res = await fetch(path); const text = await res.text(); return { status: res.status, text, code: res.ok ? null : JSON.parse(text).code }; };
+    expect((await answer(`${u.origin}/media/live/${camId}/index.m3u8?token=${token}`)).status).toBe(404); // the old query form is gone
+    expect(await answer(at(`${token.slice(0, -2)}xx`))).toMatchObject({ status: 401, code: 'media.token_invalid' });
+    const now = Math.floor(Date.now() / 1000);
+    const expired = signMediaToken(platform.keys.mediaKey(kid), { sub: 'u', cam: camId, kid, scope: 'live', iat: now - 600, exp: now - 5 });
+    expect(await answer(at(expired))).toMatchObject({ status: 401, code: 'media.token_expired' });
+    const unknownKid = signMediaToken(platform.keys.mediaKey('nobody-knows'), { sub: 'u', cam: camId, kid: 'nobody-knows', scope: 'live', iat: now, exp: now + 60 });
+    expect(await answer(at(unknownKid))).toMatchObject({ status: 401, code: 'media.token_invalid' });
+    expect(await answer(at(token, 'index.m3u8', otherId))).toMatchObject({ status: 403, code: 'media.token_wrong_camera' });
+    const vod = signMediaToken(platform.keys.mediaKey(kid), { sub: 'u', cam: camId, kid, scope: 'vod', iat: now, exp: now + 60 });
+    expect((await answer(at(vod))).status).toBe(403);
+    for (const path of [at(token, '..%2F..%2F..%2Fsecret.key'), at(token, 'seg-1.ts%00.m3u8'), `${u.origin}/media/live/${camId}/${token}/../../../secret.key`, `${u.origin}/media/../secret.key`,
+      at(token, 'no/such/thing'), at(token, '%E0%A4%A'), `${u.origin}/media/live/${camId}/${token}`]) {
+      const res = await answer(path);
       expect([400, 404], path).toContain(res.status);
-      expect(await res.text()).not.toMatch(/^[A-Za-z0-9+/]{43}=/);
+      expect(res.text).not.toMatch(/^[A-Za-z0-9+/]{43}=/);
+      expect(res.text, path).not.toContain(token);
+      expect(res.text, path).not.toContain(token.split('.')[1]!);
     }
+  });
+
+  it('keeps playing across a media key rotation: the old token works within the grace, a new one carries the new kid', async () => {
+    const before = mediaTokenKid(tokenOf(url))!;
+    const rotated = await consoleApp.inject({ method: 'POST', url: '/api/admin/media-keys/rotate', headers: { cookie: admin } });
+    expect(rotated.statusCode, rotated.body).toBe(200);
+    expect(rotated.json().retired).toEqual([before]);
+    expect((await fetch(url).then(async (r) => { await r.arrayBuffer(); return r.status; }))).toBe(200);
+    const next = await startLive();
+    expect(next.statusCode).toBe(200);
+    expect(mediaTokenKid(tokenOf(next.json().url))).toBe(rotated.json().kid);
+    expect((await fetch(next.json().url).then(async (r) => { await r.arrayBuffer(); return r.status; }))).toBe(200);
+    expect((await consoleApp.inject({ method: 'POST', url: '/api/admin/media-keys/rotate', headers: { cookie: monitor } })).statusCode).toBe(403);
   });
 
   it('refuses live view to patrol and to anonymous callers', async () => {
@@ -135,8 +160,9 @@ describe('live view', () => {
   it('stops the session when nobody watches, and keeps tokens and passwords out of the logs', async () => {
     await expect.poll(() => gateway.sessions.get(camId)?.state ?? 'gone', { timeout: 30_000, interval: 500 }).toMatch(/gone|stopped/);
     await expect.poll(() => sim.cameras[0]!.rtspClients(), { timeout: 10_000 }).toBe(0);
-    const token = new URL(url).searchParams.get('token')!;
+    const token = tokenOf(url);
     expect(logs.text()).not.toContain(token);
+    expect(logs.text()).not.toContain(token.split('.')[1]!);
     expect(logs.text()).not.toContain(sim.cameras[0]!.spec.password);
   });
 
@@ -204,5 +230,75 @@ describe('RTMP ingest', () => {
     expect(leak).toBeUndefined();
     pusher.kill('SIGINT');
     await expect.poll(async () => (await consoleApp.inject({ method: 'GET', url: `/api/devices/${device.id}`, headers: { cookie: monitor } })).json().status.state, { timeout: 20_000 }).toBe('offline');
+  });
+});
+
+describe('revocation', () => {
+  const status = async (u: string) => { const res = await fetch(u); const text = await res.text(); return { status: res.status, code: res.ok ? null : (JSON.parse(text) as { code: string }).code }; };
+  /** Poll until `u` answers 401 media.token_revoked; the delay since `since`, in ms. */
+  const refusedAfter = async (u: string, since: number, timeoutMs: number): Promise<number> => {
+    for (;;) {
+      const r = await status(u);
+      if (r.status === 401) {
+        expect(r.code).toBe('media.token_revoked');
+        return Date.now() - since;
+      }
+      expect(r.status, `${r.status} ${r.code}`).toBe(200);
+      if (Date.now() - since > timeoutMs) throw new Error(`still served ${Date.now() - since} ms after disabling the user`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+
+  it('refuses a disabled user\'s live and VOD tokens within 5 s, and re-enabling does not revive them', async () => {
+    const user = await loginAs(consoleApp, platform, ['monitor']);
+    const live = await startLive(user.cookie);
+    expect(live.statusCode, live.body).toBe(200);
+    const liveUrl: string = live.json().url;
+    const { rows } = await platform.pool.query('SELECT min(starts_at) AS "from", max(ends_at) AS "to" FROM recording_segments WHERE device_id = $1', [camId]);
+    expect(rows[0].from).toBeInstanceOf(Date);
+    const footage = await consoleApp.inject({ method: 'POST', url: `/api/devices/${camId}/footage`, headers: { cookie: user.cookie }, payload: { from: rows[0].from.toISOString(), to: rows[0].to.toISOString(), reason: '撤销测试' } });
+    expect(footage.statusCode, footage.body).toBe(200);
+    const vodUrl: string = footage.json().url;
+    const vodSegment = new URL((await (await fetch(vodUrl)).text()).split('\n').find((l) => l.startsWith('seg/'))!, vodUrl).toString();
+    await expect.poll(async () => (await status(liveUrl)).status, { timeout: 15_000 }).toBe(200);
+    expect((await status(vodUrl)).status).toBe(200);
+    expect((await status(vodSegment)).status).toBe(200);
+    // Tokens minted from another user are not touched by this one's revocation.
+    const bystander = await startLive(monitor);
+    expect(bystander.statusCode).toBe(200);
+
+    const disabledAt = Date.now();
+    const disabled = await consoleApp.inject({ method: 'PATCH', url: `/api/users/${user.userId}`, headers: { cookie: admin }, payload: { disabled: true } });
+    expect(disabled.statusCode, disabled.body).toBe(200);
+    const [liveMs, vodMs, segMs] = await Promise.all([refusedAfter(liveUrl, disabledAt, 5_000), refusedAfter(vodUrl, disabledAt, 5_000), refusedAfter(vodSegment, disabledAt, 5_000)]);
+    console.log(`revocation: live playlist refused ${liveMs} ms, VOD playlist ${vodMs} ms, VOD segment ${segMs} ms after the admin disabled the user`);
+    expect(Math.max(liveMs, vodMs, segMs)).toBeLessThan(5_000);
+    expect((await status(bystander.json().url)).status).toBe(200);
+
+    const enabled = await consoleApp.inject({ method: 'PATCH', url: `/api/users/${user.userId}`, headers: { cookie: admin }, payload: { disabled: false } });
+    expect(enabled.statusCode, enabled.body).toBe(200);
+    // Longer than the gateway's reload from PostgreSQL: what it reloads still refuses them.
+    await new Promise((r) => setTimeout(r, 3_000));
+    for (const u of [liveUrl, vodUrl, vodSegment]) expect(await status(u)).toEqual({ status: 401, code: 'media.token_revoked' });
+    // The old session is gone for good; a fresh login gets fresh media.
+    expect((await startLive(user.cookie)).statusCode).toBe(401);
+    const again = await consoleApp.inject({ method: 'POST', url: '/api/auth/login', payload: { username: user.username, password: user.password } });
+    expect(again.statusCode, again.body).toBe(200);
+    const cookie = ([again.headers['set-cookie']].flat()[0] as string).split(';')[0]!;
+    const fresh = await startLive(cookie);
+    expect(fresh.statusCode, fresh.body).toBe(200);
+    await expect.poll(async () => (await status(fresh.json().url)).status, { timeout: 15_000 }).toBe(200);
+  });
+
+  it('learns revocations from PostgreSQL when it misses the event', async () => {
+    const user = await loginAs(consoleApp, platform, ['monitor']);
+    const live = await startLive(user.cookie);
+    expect(live.statusCode, live.body).toBe(200);
+    await expect.poll(async () => (await status(live.json().url)).status, { timeout: 15_000 }).toBe(200);
+    // As if Redis dropped the event: the column alone, written straight to the database.
+    const t0 = Date.now();
+    await platform.pool.query('UPDATE users SET revoked_at = now() WHERE id = $1', [user.userId]);
+    const ms = await refusedAfter(live.json().url, t0, 5_000);
+    console.log(`revocation without the event: refused ${ms} ms after revoked_at was written`);
   });
 });

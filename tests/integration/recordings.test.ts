@@ -14,11 +14,17 @@ import { createDeviceService } from '../../gateway/devices/service.ts';
 import { createRecordingIndexer, parseListLine, segmentNameTime, type RecordingIndexer } from '../../gateway/recordings/indexer.ts';
 import { createRecordingRepository } from '../../gateway/recordings/repository.ts';
 import { recordingMediaRoutes, recordingUserRoutes } from '../../gateway/recordings/routes.ts';
-import { createRecordingService } from '../../gateway/recordings/service.ts';
+import { createFootageService, createRecordingService, createVodService, VOD_GAP_URL, VOD_SEGMENT_URL } from '../../gateway/recordings/service.ts';
 import { localDay } from '../../gateway/recordings/timeline.ts';
 import type { RecordingSegment } from '../../gateway/recordings/types.ts';
 import { mediaLayout, type MediaLayout } from '../../gateway/streams/layout.ts';
-import { mintMediaToken } from '../../gateway/streams/media-auth.ts';
+import { createMediaAuth, mintMediaToken } from '../../gateway/streams/media-auth.ts';
+import { createRevocationSet, type RevocationSet } from '../../gateway/streams/revocations.ts';
+import { createIdentityRepository } from '../../core/identity/repository.ts';
+import { createMediaKeyring, MEDIA_KEYS_ROTATED } from '../../core/media-keys/keyring.ts';
+import { createMediaKeyRepository } from '../../core/media-keys/repository.ts';
+import { mediaKeyRoutes } from '../../core/media-keys/routes.ts';
+import { mediaTokenKid, signMediaToken } from '../../core/crypto.ts';
 import { loginAs, testPlatform, type LogCapture } from '../helpers/platform.ts';
 
 // Recording index, VOD playlists and the timeline against real ffmpeg sessions writing
@@ -35,6 +41,7 @@ let mediaBase: string;
 let consoleApp: App;
 let cam: string;
 let other: string;
+let revocations: RevocationSet;
 const indexers: RecordingIndexer[] = [];
 const procs: ChildProcess[] = [];
 
@@ -97,7 +104,10 @@ beforeAll(async () => {
 
   media = await createApp({ logger: platform.log, title: 'gateway (recordings test)' });
   await media.register(identityGuard, { identity: platform.identity });
-  await media.register(recordingMediaRoutes, { recordings, keys: { media: platform.keys.media }, layout });
+  revocations = createRevocationSet({ revokedSince: createIdentityRepository(platform.pool).revokedSince, events: platform.events, log: platform.log });
+  await revocations.start();
+  const auth = createMediaAuth({ keys: platform.mediaKeys, revocations });
+  await media.register(recordingMediaRoutes, { vod: createVodService({ recordings, auth, layout }) });
   await media.listen({ host: '127.0.0.1', port: 0 });
   const address = media.server.address();
   mediaBase = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
@@ -105,9 +115,10 @@ beforeAll(async () => {
   consoleApp = await createApp({ logger: platform.log, title: 'console (recordings test)' });
   await consoleApp.register(identityGuard, { identity: platform.identity });
   await consoleApp.register(identityRoutes, { identity: platform.identity, audit: platform.audit, redis: platform.redis, redisPrefix: platform.config.redis.prefix, secureCookies: false, loginAttemptsPerMinute: 100 });
-  await consoleApp.register(recordingUserRoutes, {
-    recordings, devices, audit: platform.audit, keys: { media: platform.keys.media }, gatewayPublicUrl: async () => mediaBase, timezone: platform.config.site.timezone,
-  });
+  await consoleApp.register(recordingUserRoutes, { footage: createFootageService({
+    recordings, devices, audit: platform.audit, keys: platform.mediaKeys, gatewayPublicUrl: async () => mediaBase, timezone: platform.config.site.timezone,
+  }) });
+  await consoleApp.register(mediaKeyRoutes, { keyring: platform.mediaKeys });
   await consoleApp.ready();
 });
 
@@ -116,6 +127,7 @@ afterAll(async () => {
   for (const i of indexers) await i.stop();
   await media?.close();
   await consoleApp?.close();
+  await revocations?.stop();
   await close?.();
 });
 
@@ -217,7 +229,7 @@ describe('footage playback', () => {
     segments = await rows(cam);
     from = new Date(segments[0]!.startsAt.getTime() + 2000);
     to = new Date(segments.at(-1)!.endsAt.getTime() + 30_000);
-    token = mintMediaToken(platform.keys.media, { userId: randomUUID(), deviceId: cam, scope: 'vod', from: from.toISOString(), to: to.toISOString() }).token;
+    token = (await mintMediaToken(platform.mediaKeys, { userId: randomUUID(), deviceId: cam, scope: 'vod', from: from.toISOString(), to: to.toISOString() })).token;
   });
   // Bodies are read whole: an unread response keeps its connection busy and the app from closing.
   const get = async (path: string) => {
@@ -230,7 +242,7 @@ describe('footage playback', () => {
   });
 
   it('serves the range as a VOD playlist with program date-times, discontinuities and the gap marked', async () => {
-    const res = await get(`/media/vod/${cam}/index.m3u8?token=${token}`);
+    const res = await get(`/media/vod/${cam}/${token}/index.m3u8`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/vnd.apple.mpegurl');
     expect(res.headers.get('cache-control')).toBe('no-store');
@@ -242,14 +254,17 @@ describe('footage playback', () => {
     expect(text).toContain(`#EXT-X-PROGRAM-DATE-TIME:${segments[0]!.startsAt.toISOString()}`);
     expect(text).toContain(`#EXT-X-PROGRAM-DATE-TIME:${segments[3]!.startsAt.toISOString()}`);
     expect(text).toContain('#EXT-X-DISCONTINUITY');
-    expect(text).toMatch(/#EXT-X-GAP\n#EXTINF:\d+\.\d{3},\n\.\.\/gap\.ts/);
+    expect(text).toMatch(/#EXT-X-GAP\n#EXTINF:\d+\.\d{3},\n\.\.\/\.\.\/gap\.ts/);
     expect(text.trimEnd().endsWith('#EXT-X-ENDLIST')).toBe(true);
-    for (const s of segments) expect(text).toContain(`seg/${s.id}.ts?token=${encodeURIComponent(token)}`);
+    // The token is the playlist's path segment: segment URIs are relative and carry none.
+    for (const s of segments) expect(text.split('\n')).toContain(`seg/${s.id}.ts`);
+    expect(text).not.toContain(token);
+    expect(text).not.toContain('token');
     expect(text).not.toContain(layout.root);
   });
 
   it('is read by ffprobe over HTTP, every segment through the token', async () => {
-    const url = `${mediaBase}/media/vod/${cam}/index.m3u8?token=${token}`;
+    const url = `${mediaBase}/media/vod/${cam}/${token}/index.m3u8`;
     const probe = await ffprobe(['-v', 'error', '-count_frames', '-show_entries', 'stream=codec_name,width,height,nb_read_frames', '-of', 'json', url]);
     expect(probe.code, probe.stderr).toBe(0);
     const stream = JSON.parse(probe.stdout).streams[0];
@@ -259,7 +274,7 @@ describe('footage playback', () => {
   });
 
   it('serves segments as video/mp2t and the gap placeholder', async () => {
-    const seg = await get(`/media/vod/${cam}/seg/${segments[1]!.id}.ts?token=${token}`);
+    const seg = await get(`/media/vod/${cam}/${token}/seg/${segments[1]!.id}.ts`);
     expect(seg.status).toBe(200);
     expect(seg.headers.get('content-type')).toBe('video/mp2t');
     expect(seg.body.length).toBe(segments[1]!.bytes);
@@ -269,33 +284,37 @@ describe('footage playback', () => {
   });
 
   it('refuses missing, altered, expired and other cameras\' tokens', async () => {
-    const seg = (id: number, t?: string) => get(`/media/vod/${cam}/seg/${id}.ts${t ? `?token=${t}` : ''}`);
-    expect((await get(`/media/vod/${cam}/index.m3u8`)).status).toBe(401);
-    expect((await seg(segments[0]!.id)).status).toBe(401);
+    const seg = (id: number, t: string) => get(`/media/vod/${cam}/${t}/seg/${id}.ts`);
+    const playlist = (t: string) => get(`/media/vod/${cam}/${t}/index.m3u8`);
+    const code = async (r: Promise<{ status: number; body: Buffer }>) => { const x = await r; return [x.status, JSON.parse(x.body.toString()).code]; };
+    // No token: no such media path (the old ?token= form is gone).
+    expect((await get(`/media/vod/${cam}/index.m3u8?token=${token}`)).status).toBe(404);
+    expect((await get(`/media/vod/${cam}/seg/${segments[0]!.id}.ts`)).status).toBe(404);
     const altered = `${token.slice(0, -3)}${token.endsWith('AAA') ? 'BBB' : 'AAA'}`;
-    expect((await get(`/media/vod/${cam}/index.m3u8?token=${altered}`)).status).toBe(401);
-    const expired = mintMediaToken(platform.keys.media, { userId: randomUUID(), deviceId: cam, scope: 'vod', from: from.toISOString(), to: to.toISOString(), seconds: -5 }).token;
-    expect((await get(`/media/vod/${cam}/index.m3u8?token=${expired}`)).status).toBe(401);
-    const elsewhere = mintMediaToken(platform.keys.media, { userId: randomUUID(), deviceId: other, scope: 'vod', from: from.toISOString(), to: to.toISOString() }).token;
-    expect((await get(`/media/vod/${cam}/index.m3u8?token=${elsewhere}`)).status).toBe(403);
+    expect(await code(playlist(altered))).toEqual([401, 'media.token_invalid']);
+    expect(await code(playlist('not-a-token'))).toEqual([401, 'media.token_invalid']);
+    const expired = (await mintMediaToken(platform.mediaKeys, { userId: randomUUID(), deviceId: cam, scope: 'vod', from: from.toISOString(), to: to.toISOString(), seconds: -5 })).token;
+    expect(await code(playlist(expired))).toEqual([401, 'media.token_expired']);
+    const elsewhere = (await mintMediaToken(platform.mediaKeys, { userId: randomUUID(), deviceId: other, scope: 'vod', from: from.toISOString(), to: to.toISOString() })).token;
+    expect(await code(playlist(elsewhere))).toEqual([403, 'media.token_wrong_camera']);
     expect((await seg(segments[0]!.id, elsewhere)).status).toBe(403);
-    const live = mintMediaToken(platform.keys.media, { userId: randomUUID(), deviceId: cam, scope: 'live' }).token;
-    expect((await get(`/media/vod/${cam}/index.m3u8?token=${live}`)).status).toBe(403);
-    const noRange = mintMediaToken(platform.keys.media, { userId: randomUUID(), deviceId: cam, scope: 'vod' }).token;
-    expect((await get(`/media/vod/${cam}/index.m3u8?token=${noRange}`)).status).toBe(403);
+    const live = (await mintMediaToken(platform.mediaKeys, { userId: randomUUID(), deviceId: cam, scope: 'live' })).token;
+    expect((await playlist(live)).status).toBe(403);
+    const noRange = (await mintMediaToken(platform.mediaKeys, { userId: randomUUID(), deviceId: cam, scope: 'vod' })).token;
+    expect(await code(playlist(noRange))).toEqual([403, 'media.token_no_range']);
     // a segment outside the token's range
-    const narrow = mintMediaToken(platform.keys.media, { userId: randomUUID(), deviceId: cam, scope: 'vod', from: segments[0]!.startsAt.toISOString(), to: segments[0]!.endsAt.toISOString() }).token;
+    const narrow = (await mintMediaToken(platform.mediaKeys, { userId: randomUUID(), deviceId: cam, scope: 'vod', from: segments[0]!.startsAt.toISOString(), to: segments[0]!.endsAt.toISOString() })).token;
     expect((await seg(segments[4]!.id, narrow)).status).toBe(403);
     expect((await seg(segments[0]!.id, narrow)).status).toBe(200);
   });
 
   it('never serves a file outside the media root, another camera\'s segment or an unknown one', async () => {
-    const seg = (path: string) => get(`/media/vod/${cam}/seg/${path}?token=${token}`);
+    const seg = (path: string) => get(`/media/vod/${cam}/${token}/seg/${path}`);
     expect((await seg('..%2F..%2F..%2F..%2Fetc%2Fpasswd.ts')).status).toBe(404);
-    expect(await raw(`/media/vod/${cam}/seg/../../../../etc/passwd.ts?token=${token}`)).toBe(404);
-    expect(await raw(`/media/vod/${cam}/seg/%2e%2e%2f%2e%2e%2fsecret.key?token=${token}`)).toBe(404);
+    expect(await raw(`/media/vod/${cam}/${token}/seg/../../../../etc/passwd.ts`)).toBe(404);
+    expect(await raw(`/media/vod/${cam}/${token}/seg/%2e%2e%2f%2e%2e%2fsecret.key`)).toBe(404);
     expect((await seg('999999999.ts')).status).toBe(404);
-    expect((await get(`/media/vod/not-a-uuid/index.m3u8?token=${token}`)).status).toBe(400);
+    expect((await get(`/media/vod/not-a-uuid/${token}/index.m3u8`)).status).toBe(400);
 
     // Another camera's segment, asked for under this camera's id and token.
     const name = segments[0]!.path.split('/').pop()!;
@@ -314,8 +333,8 @@ describe('footage playback', () => {
     ], null);
     const bad = await repo.segmentsInRange(cam, new Date(dayAgo), new Date(dayAgo + 20_000));
     expect(bad).toHaveLength(2);
-    const old = mintMediaToken(platform.keys.media, { userId: randomUUID(), deviceId: cam, scope: 'vod', from: new Date(dayAgo).toISOString(), to: new Date(dayAgo + 20_000).toISOString() }).token;
-    for (const b of bad) expect((await get(`/media/vod/${cam}/seg/${b.id}.ts?token=${old}`)).status).toBe(404);
+    const old = (await mintMediaToken(platform.mediaKeys, { userId: randomUUID(), deviceId: cam, scope: 'vod', from: new Date(dayAgo).toISOString(), to: new Date(dayAgo + 20_000).toISOString() })).token;
+    for (const b of bad) expect((await get(`/media/vod/${cam}/${old}/seg/${b.id}.ts`)).status).toBe(404);
     await platform.pool.query('DELETE FROM recording_segments WHERE id = ANY($1)', [bad.map((b) => b.id)]);
   });
 });
@@ -347,9 +366,10 @@ describe('footage API (console)', () => {
 
     const today = await consoleApp.inject({ method: 'GET', url: `/api/devices/${cam}/timeline`, headers: { cookie: investigator } });
     expect(today.json().day).toBe(localDay(tz));
-    const bad = await consoleApp.inject({ method: 'GET', url: `/api/devices/${cam}/timeline?day=2024-02-30`, headers: { cookie: investigator } });
-    expect(bad.statusCode).toBe(400);
-    expect(bad.json().field).toBe('day');
+    for (const day of ['2024-02-30', '9999-12-31', '0000-01-01', '2026-13-01', `${new Date().getUTCFullYear() + 3}-01-01`]) {
+      const bad = await consoleApp.inject({ method: 'GET', url: `/api/devices/${cam}/timeline?day=${day}`, headers: { cookie: investigator } });
+      expect([bad.statusCode, bad.json().code, bad.json().field], day).toEqual([400, 'footage.day_invalid', 'day']);
+    }
     expect((await consoleApp.inject({ method: 'GET', url: `/api/devices/${randomUUID()}/timeline`, headers: { cookie: investigator } })).statusCode).toBe(404);
   });
 
@@ -361,7 +381,7 @@ describe('footage API (console)', () => {
     expect(res.statusCode, res.body).toBe(200);
     const body = res.json();
     expect(body.segments).toBe(5);
-    expect(body.url.startsWith(`${mediaBase}/media/vod/${cam}/index.m3u8?from=`)).toBe(true);
+    expect(body.url).toMatch(new RegExp(`^${mediaBase}/media/vod/${cam}/[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+/index\\.m3u8$`));
     expect(Date.parse(body.expiresAt)).toBeGreaterThan(Date.now());
     const playlist = await fetch(body.url);
     expect(playlist.status).toBe(200);
@@ -385,6 +405,13 @@ describe('footage API (console)', () => {
     expect([future.statusCode, future.json().field]).toEqual([400, 'from']);
     const garbage = await post({ from: 'yesterday', to: iso(now) });
     expect([garbage.statusCode, garbage.json().field]).toEqual([400, 'from']);
+    const ancient = await post({ from: '0000-01-01T00:00:00Z', to: '0000-01-01T01:00:00Z' });
+    expect([ancient.statusCode, ancient.json().code, ancient.json().field]).toEqual([400, 'footage.time_invalid', 'from']);
+    const impossible = await post({ from: '2026-02-30T00:00:00Z', to: '2026-02-30T01:00:00Z' });
+    expect([impossible.statusCode, impossible.json().field]).toEqual([400, 'from']);
+    expect(backwards.json().code).toBe('footage.range_backwards');
+    expect(long.json().code).toBe('footage.range_too_long');
+    expect(future.json().code).toBe('footage.from_future');
     expect((await post({ from: iso(now - 60_000), to: iso(now) }, patrol)).statusCode).toBe(403);
     expect((await consoleApp.inject({ method: 'GET', url: `/api/devices/${cam}/timeline`, headers: { cookie: patrol } })).statusCode).toBe(403);
     expect((await consoleApp.inject({ method: 'GET', url: `/api/devices/${cam}/timeline` })).statusCode).toBe(401);
@@ -407,7 +434,8 @@ describe('a 24-hour range', () => {
     const spy: Queryable = { query: (async (text: string, values: unknown[]) => { captured = { text, values }; return { rows: [] }; }) as never };
     await createRecordingRepository(spy).segmentsInRange(busy, new Date(day0), new Date(day0 + 86_400_000));
     const plan = (await platform.pool.query(`EXPLAIN ANALYZE ${captured!.text}`, captured!.values)).rows.map((r) => r['QUERY PLAN']).join('\n');
-    expect(plan).toContain('recording_segments_range_idx');
+    // Either index on (device_id, starts_at…) serves the range; the planner picks by statistics.
+    expect(plan).toMatch(/Index (Only )?Scan using recording_segments_(range_idx|device_id_starts_at_key)/);
     expect(plan).not.toMatch(/Seq Scan/);
 
     const window = { from: new Date(day0), to: new Date(day0 + 86_400_000) };
@@ -415,7 +443,7 @@ describe('a 24-hour range', () => {
     let text = '';
     for (let i = 0; i < 10; i++) {
       const t0 = performance.now();
-      text = await recordings.playlist(busy, window, { segment: (s) => `seg/${s.id}.ts?token=${'x'.repeat(250)}`, gap: '../gap.ts' });
+      text = await recordings.playlist(busy, window, { segment: VOD_SEGMENT_URL, gap: VOD_GAP_URL });
       times.push(performance.now() - t0);
     }
     expect(text.match(/#EXTINF/g)).toHaveLength(8640);
@@ -425,5 +453,113 @@ describe('a 24-hour range', () => {
 
     const timeline = await recordings.timeline(busy, '2024-05-02', 'Asia/Shanghai');
     expect(timeline.ranges).toEqual([{ kind: 'footage', from: window.from, to: window.to }]);
+
+    // Over HTTP with a real token: the token is in the playlist's path, never in its 8,640 segment lines.
+    const token = (await mintMediaToken(platform.mediaKeys, { userId: randomUUID(), deviceId: busy, scope: 'vod', from: window.from.toISOString(), to: window.to.toISOString() })).token;
+    const res = await fetch(`${mediaBase}/media/vod/${busy}/${token}/index.m3u8`);
+    const served = await res.text();
+    expect(res.status).toBe(200);
+    const uris = served.split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(uris).toHaveLength(8640);
+    expect(uris.every((l) => /^seg\/\d+\.ts$/.test(l))).toBe(true);
+    expect(served).not.toContain(token);
+    const bytes = Buffer.byteLength(served);
+    console.log(`24 h VOD playlist: ${bytes} bytes (${Math.round(bytes / 8640)} per segment), built in ${times[5]!.toFixed(1)} ms median, ${times[9]!.toFixed(1)} ms worst of 10`);
+    // Before path-scoped tokens every segment line repeated the ~300-character token (≈ 400 bytes a segment).
+    expect(bytes / 8640).toBeLessThan(120);
+    // A segment of it resolves under the same token path.
+    const first = await fetch(new URL(uris[0]!, `${mediaBase}/media/vod/${busy}/${token}/index.m3u8`));
+    // The index row is real, the file is not: found by id under the token, refused at the file.
+    expect([first.status, ((await first.json()) as { params: unknown }).params]).toEqual([404, { what: 'segment file' }]);
+  });
+});
+
+describe('media keys', () => {
+  const claimsOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[0]!, 'base64url').toString()) as Record<string, unknown>;
+  let segments: RecordingSegment[];
+  let range: { from: string; to: string };
+  const playlist = async (token: string) => {
+    const res = await fetch(`${mediaBase}/media/vod/${cam}/${token}/index.m3u8`);
+    const text = await res.text();
+    return { status: res.status, code: res.ok ? null : JSON.parse(text).code as string };
+  };
+
+  beforeAll(async () => {
+    segments = await rows(cam);
+    range = { from: segments[0]!.startsAt.toISOString(), to: segments.at(-1)!.endsAt.toISOString() };
+  });
+
+  it('rotates without a restart: old tokens keep working within the grace, new ones carry the new kid, other processes hear of it', async () => {
+    const before = (await platform.mediaKeys.list()).current!;
+    const old = (await mintMediaToken(platform.mediaKeys, { userId: randomUUID(), deviceId: cam, scope: 'vod', ...range })).token;
+    expect(claimsOf(old)).toMatchObject({ kid: before });
+    expect(typeof claimsOf(old).iat).toBe('number');
+    // Another process's keyring: no periodic reload in this test's time, so only the bus can tell it.
+    const elsewhere = createMediaKeyring({ repo: createMediaKeyRepository(platform.pool), derive: platform.keys.mediaKey, events: platform.events, audit: platform.audit, log: platform.log, reloadMs: 3_600_000 });
+    expect((await elsewhere.list()).current).toBe(before);
+    try {
+      const investigator = (await loginAs(consoleApp, platform, ['investigator'])).cookie;
+      expect((await consoleApp.inject({ method: 'POST', url: '/api/admin/media-keys/rotate', headers: { cookie: investigator } })).statusCode).toBe(403);
+      const admin = (await loginAs(consoleApp, platform, ['admin'])).cookie;
+      const t0 = Date.now();
+      const res = await consoleApp.inject({ method: 'POST', url: '/api/admin/media-keys/rotate', headers: { cookie: admin } });
+      expect(res.statusCode, res.body).toBe(200);
+      const { kid, retired, graceSeconds } = res.json();
+      expect(kid).not.toBe(before);
+      expect(retired).toEqual([before]);
+      expect(graceSeconds).toBe(1800);
+      await expect.poll(async () => (await elsewhere.list()).current, { timeout: 5_000, interval: 50 }).toBe(kid);
+      console.log(`media key rotation heard by another keyring after ${Date.now() - t0} ms`);
+
+      const fresh = (await mintMediaToken(platform.mediaKeys, { userId: randomUUID(), deviceId: cam, scope: 'vod', ...range })).token;
+      expect(mediaTokenKid(fresh)).toBe(kid);
+      expect((await playlist(fresh)).status).toBe(200);
+      expect((await playlist(old)).status).toBe(200);
+      const listed = await consoleApp.inject({ method: 'GET', url: '/api/admin/media-keys', headers: { cookie: admin } });
+      expect(listed.json().current).toBe(kid);
+      expect(listed.json().keys.map((k: { kid: string }) => k.kid)).toEqual(expect.arrayContaining([before, kid]));
+      expect(listed.body).not.toMatch(/key":"[A-Za-z0-9+/=_-]{40,}/);
+      const { rows: audit } = await platform.pool.query(`SELECT actor_name, target_id, outcome, details FROM audit_log WHERE action = 'media_keys.rotate' AND target_id = $1`, [kid]);
+      expect(audit).toEqual([expect.objectContaining({ target_id: kid, outcome: 'ok', details: { retired: [before], graceSeconds: 1800 } })]);
+    } finally {
+      await elsewhere.stop();
+    }
+  });
+
+  it('learns a kid it has not heard of when a token names it (no bus), and refuses unknown kids and retired ones past the grace', async () => {
+    const deaf = createMediaKeyring({
+      repo: createMediaKeyRepository(platform.pool), derive: platform.keys.mediaKey, audit: platform.audit, log: platform.log, reloadMs: 3_600_000,
+      events: { publish: async () => {}, subscribe: async () => { throw new Error('no bus'); } },
+    });
+    await deaf.ready();
+    try {
+      await new Promise((r) => setTimeout(r, 1100));
+      const rotated = await platform.mediaKeys.rotate({ kind: 'system', userId: null, username: 'test' });
+      expect(await deaf.verifying(rotated.kid)).not.toBeNull();
+    } finally {
+      await deaf.stop();
+    }
+
+    const sign = (kid: string) => signMediaToken(platform.keys.mediaKey(kid), {
+      sub: randomUUID(), cam, kid, scope: 'vod', iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 600, ...range,
+    });
+    expect(await playlist(sign('never-issued'))).toEqual({ status: 401, code: 'media.token_invalid' });
+    await platform.pool.query(`INSERT INTO media_keys (kid, created_at, retired_at) VALUES ('t-past-grace', now() - interval '3 hours', now() - interval '31 minutes'), ('t-in-grace', now() - interval '3 hours', now() - interval '29 minutes')`);
+    await platform.events.publish(MEDIA_KEYS_ROTATED, {});
+    await expect.poll(async () => (await platform.mediaKeys.list()).keys.map((k) => k.kid), { timeout: 5_000 }).toContain('t-in-grace');
+    expect((await playlist(sign('t-in-grace'))).status).toBe(200);
+    expect(await playlist(sign('t-past-grace'))).toEqual({ status: 401, code: 'media.token_invalid' });
+  });
+
+  it('never echoes a token in a 404, a bad-URL answer or a log line', async () => {
+    const token = (await mintMediaToken(platform.mediaKeys, { userId: randomUUID(), deviceId: cam, scope: 'vod', ...range })).token;
+    for (const path of [`/media/vod/${cam}/${token}/nothing/here`, `/media/vod/${cam}/${token}`, `/media/elsewhere/${token}/index.m3u8`, `/media/vod/${cam}/${token}/%E0%A4%A/index.m3u8`, `/media/vod/${cam}/${token}x${'y'.repeat(1100)}/index.m3u8`]) {
+      const res = await fetch(`${mediaBase}${path}`);
+      const body = await res.text();
+      expect([400, 404], path).toContain(res.status);
+      expect(body, path).not.toContain(token);
+      expect(body, path).not.toContain(token.split('.')[1]!);
+    }
+    expect(logs.text()).not.toContain(token);
   });
 });

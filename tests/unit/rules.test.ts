@@ -78,24 +78,42 @@ describe('crypto', () => {
   });
   it('media tokens bind claims and expire', () => {
     const exp = Math.floor(Date.now() / 1000) + 60;
-    const token = signMediaToken(keys.media, { sub: 'u1', cam: 'c1', exp, scope: 'live' });
-    expect(verifyMediaToken(keys.media, token)).toMatchObject({ cam: 'c1' });
+    const claims = { sub: 'u1', cam: 'c1', kid: 'v1', iat: exp - 60, exp, scope: 'live' as const };
+    const token = signMediaToken(keys.mediaKey('v1'), claims);
+    expect(verifyMediaToken(keys.mediaKey('v1'), token)).toMatchObject({ cam: 'c1', kid: 'v1' });
     const [body, mac] = token.split('.');
-    const forged = Buffer.from(JSON.stringify({ sub: 'u1', cam: 'c2', exp, scope: 'live' })).toString('base64url');
-    expect(verifyMediaToken(keys.media, `${forged}.${mac}`)).toBeNull();
-    expect(verifyMediaToken(keys.media, `${body}.${mac}`, (exp + 1) * 1000)).toBeNull();
-    expect(verifyMediaToken(deriveKeys(Buffer.alloc(32, 8)).media, token)).toBeNull();
+    const forged = Buffer.from(JSON.stringify({ ...claims, cam: 'c2' })).toString('base64url');
+    expect(verifyMediaToken(keys.mediaKey('v1'), `${forged}.${mac}`)).toBeNull();
+    expect(verifyMediaToken(keys.mediaKey('v1'), `${body}.${mac}`, (exp + 1) * 1000)).toBeNull();
+    expect(verifyMediaToken(deriveKeys(Buffer.alloc(32, 8)).mediaKey('v1'), token)).toBeNull();
+    expect(verifyMediaToken(keys.mediaKey('m2'), token)).toBeNull();
   });
 });
 
 describe('CSV parsing', () => {
   it('numbers rows as a spreadsheet does and splits tags', () => {
     const { rows, refused } = parseDeviceCsv('\uFEFFname,tags,lat,lon\n甲,a;b|c,1,2\n乙,,x,2\n');
-    expect(rows).toHaveLength(1);
+    // A row with a bad cell is still returned (without it), so its other problems are reported too.
+    expect(rows).toHaveLength(2);
     expect(rows[0]).toMatchObject({ row: 2, input: { name: '甲', tags: ['a', 'b', 'c'], location: { lat: 1, lon: 2 } } });
-    expect(refused).toEqual([{ row: 3, field: 'lat', reason: 'lat must be a number (got "x")' }]);
+    expect(rows[1]).toMatchObject({ row: 3, input: { name: '乙', location: null } });
+    expect(refused).toEqual([{ row: 3, field: 'lat', code: 'csv.not_a_number', params: { field: 'lat', value: 'x' }, reason: 'lat must be a number (got "x")' }]);
   });
   it('refuses a file without a header', () => {
-    expect(parseDeviceCsv('1,2,3\n').refused[0]?.field).toBe('name');
+    expect(parseDeviceCsv('1,2,3\n').refused[0]).toMatchObject({ field: 'name', code: 'csv.no_header' });
+  });
+  it('takes the labels the UI shows for enumerations, and 是/否', () => {
+    const { rows, refused } = parseDeviceCsv('name,kind,camera_type,recording,ptz,enabled\n甲,摄像机,枪机,连续录像,是,否\n乙,卡口,,不录像,,\n丙,Camera,Face capture,EVENT,no,1\n');
+    expect(refused).toEqual([]);
+    expect(rows.map((r) => r.input)).toMatchObject([
+      { kind: 'camera', cameraType: 'fixed', recording: { mode: 'continuous' }, ptz: true, enabled: false },
+      { kind: 'checkpoint', recording: { mode: 'none' } },
+      { kind: 'camera', cameraType: 'face', recording: { mode: 'event' }, ptz: false, enabled: true },
+    ]);
+  });
+  it('reports every bad cell of a row, naming the CSV column and the allowed values', () => {
+    const { refused } = parseDeviceCsv('name,camera_type,lat,lon,ptz\n甲,枪,north,x,也许\n');
+    expect(refused.map((r) => [r.field, r.code])).toEqual([['lat', 'csv.not_a_number'], ['lon', 'csv.not_a_number'], ['camera_type', 'csv.not_allowed'], ['ptz', 'csv.not_boolean']]);
+    expect(refused[2]?.params.allowed).toBe('fixed（枪机）, ptz（球机）, face（人脸抓拍机）');
   });
 });

@@ -91,19 +91,24 @@ describe('timers', () => {
 
 describe('tokens and URLs', () => {
   const gw = 'http://gw.local:8090'
-  const url = `${gw}/media/live/d1/index.m3u8?token=old`
+  const url = `${gw}/media/live/d1/old.tok/index.m3u8`
 
-  it('puts the newest token on gateway requests only', () => {
-    expect(withToken(`${gw}/media/live/d1/seg_12.ts`, 'new', gw)).toBe(`${gw}/media/live/d1/seg_12.ts?token=new`)
-    expect(withToken(url, 'new', gw)).toBe(`${gw}/media/live/d1/index.m3u8?token=new`)
-    expect(withToken('http://elsewhere/x.ts', 'new', gw)).toBe('http://elsewhere/x.ts')
+  it('puts the newest token on gateway requests only: the path segment after the device', () => {
+    expect(withToken(`${gw}/media/live/d1/old.tok/seg-12.ts`, 'new.tok', gw)).toBe(`${gw}/media/live/d1/new.tok/seg-12.ts`)
+    expect(withToken(url, 'new.tok', gw)).toBe(`${gw}/media/live/d1/new.tok/index.m3u8`)
+    expect(withToken(`${gw}/media/vod/d1/old.tok/seg/123.ts`, 'new.tok', gw)).toBe(`${gw}/media/vod/d1/new.tok/seg/123.ts`)
+    expect(withToken(`${gw}/media/vod/gap.ts`, 'new.tok', gw)).toBe(`${gw}/media/vod/gap.ts`)
+    expect(withToken('http://elsewhere/media/live/d1/old.tok/x.ts', 'new.tok', gw)).toBe('http://elsewhere/media/live/d1/old.tok/x.ts')
     expect(withToken(url, null, gw)).toBe(url)
   })
 
   it('tells a token swap from a move to another playlist', () => {
-    expect(tokenOf(url)).toBe('old')
-    expect(samePlaylist(url, `${gw}/media/live/d1/index.m3u8?token=new`)).toBe(true)
-    expect(samePlaylist(url, 'http://gw2.local:8090/media/live/d1/index.m3u8?token=new')).toBe(false)
+    expect(tokenOf(url)).toBe('old.tok')
+    expect(tokenOf(`${gw}/media/vod/gap.ts`)).toBeNull()
+    expect(tokenOf('not a url')).toBeNull()
+    expect(samePlaylist(url, `${gw}/media/live/d1/new.tok/index.m3u8`)).toBe(true)
+    expect(samePlaylist(url, `${gw}/media/live/d2/new.tok/index.m3u8`)).toBe(false)
+    expect(samePlaylist(url, 'http://gw2.local:8090/media/live/d1/new.tok/index.m3u8')).toBe(false)
   })
 
   it('measures latency from the program date-time', () => {

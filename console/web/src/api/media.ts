@@ -1,5 +1,7 @@
 // Live view, stream state, recording timeline and footage. The URLs returned point at a
 // gateway node (another origin): the player fetches them without cookies, the token is the auth.
+// The token is a path segment (`/media/live/<device>/<token>/index.m3u8`, the same for vod):
+// segment URIs in the playlist are relative to it (live-player-model.ts withToken renews it).
 import { http, seg } from './http.ts'
 
 export type SessionState = 'starting' | 'live' | 'reconnecting' | 'failed' | 'stopped' | 'degraded'
@@ -20,7 +22,7 @@ export interface SessionInfo {
 }
 
 export interface LiveTicket {
-  /** Absolute gateway URL of the live playlist, with its token. */
+  /** Absolute gateway URL of the live playlist, its token in the path. */
   url: string
   expiresAt: string
   session: SessionInfo
@@ -48,7 +50,7 @@ export interface FootageRequest {
 }
 
 export interface FootageTicket {
-  /** Absolute gateway URL of a VOD playlist (EXT-X-PROGRAM-DATE-TIME, EXT-X-GAP, EXT-X-START at from). */
+  /** Absolute gateway URL of a VOD playlist, its token in the path (EXT-X-PROGRAM-DATE-TIME, EXT-X-GAP, EXT-X-START at from). */
   url: string
   expiresAt: string
   segments: number

@@ -75,22 +75,32 @@ export function refreshDelayMs(expiresAt: string, now: number): number {
   return Math.max(5_000, left - Math.max(15_000, left * 0.2))
 }
 
-/** A request to the gateway that issued the token carries the newest token; other URLs pass untouched. */
+/** A gateway media URL: `/media/<live|vod>/<device>/<token>/<playlist or segment>`. */
+const MEDIA_PATH = /^\/media\/(live|vod)\/([^/]+)\/([^/]+)(\/.*)$/
+
+/**
+ * A request to the gateway that issued the token carries the newest token: the token is the
+ * path segment after the device, so a segment URI resolved against an older playlist URL is
+ * rewritten too. Other URLs (another origin, the gap placeholder) pass untouched.
+ */
 export function withToken(url: string, token: string | null, gatewayOrigin: string): string {
   if (!token) return url
   try {
     const u = new URL(url)
     if (u.origin !== gatewayOrigin) return url
-    u.searchParams.set('token', token)
+    const m = MEDIA_PATH.exec(u.pathname)
+    if (!m) return url
+    u.pathname = `/media/${m[1]}/${m[2]}/${token}${m[4]}`
     return u.toString()
   } catch {
     return url
   }
 }
 
+/** The token a gateway media URL carries in its path; null when it carries none. */
 export function tokenOf(url: string): string | null {
   try {
-    return new URL(url).searchParams.get('token')
+    return MEDIA_PATH.exec(new URL(url).pathname)?.[3] ?? null
   } catch {
     return null
   }
@@ -104,12 +114,18 @@ export function originOf(url: string): string {
   }
 }
 
-/** Same playlist (origin and path), so only the token changed and the player can keep going. */
+/** The path without its token: what stays the same when only the token is renewed. */
+function tokenlessPath(pathname: string): string {
+  const m = MEDIA_PATH.exec(pathname)
+  return m ? `/media/${m[1]}/${m[2]}${m[4]}` : pathname
+}
+
+/** Same playlist (origin and path but the token), so only the token changed and the player can keep going. */
 export function samePlaylist(a: string, b: string): boolean {
   try {
     const x = new URL(a)
     const y = new URL(b)
-    return x.origin === y.origin && x.pathname === y.pathname
+    return x.origin === y.origin && tokenlessPath(x.pathname) === tokenlessPath(y.pathname)
   } catch {
     return false
   }
