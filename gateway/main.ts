@@ -1,5 +1,4 @@
 import { createApp, type App } from '../core/http/app.ts';
-import { badRequest, unavailable } from '../core/http/errors.ts';
 import { healthRoute } from '../core/http/health.ts';
 import { identityGuard } from '../core/identity/guard.ts';
 import type { Platform } from '../core/platform.ts';
@@ -7,6 +6,7 @@ import { createDeviceRepository } from './devices/repository.ts';
 import { createDeviceService } from './devices/service.ts';
 import { createHealthScheduler, type HealthScheduler } from './health/scheduler.ts';
 import { startRtmpIngest } from './ingest/rtmp.ts';
+import { createIngestService } from './ingest/service.ts';
 import type { RtmpIngest } from './ingest/types.ts';
 import { createMembership, type Membership } from './nodes/membership.ts';
 import { createNodeRepository } from './nodes/repository.ts';
@@ -16,15 +16,22 @@ import { createOnvifService } from './onvif/service.ts';
 import { createRecordingIndexer, type RecordingIndexer } from './recordings/indexer.ts';
 import { createRecordingRepository } from './recordings/repository.ts';
 import { recordingMediaRoutes } from './recordings/routes.ts';
-import { createRecordingService } from './recordings/service.ts';
+import { createRecordingService, createVodService } from './recordings/service.ts';
+import { createMediaAuth } from './streams/media-auth.ts';
+import { createRevocationSet } from './streams/revocations.ts';
+import { createLiveMediaService } from './streams/service.ts';
+import { createIdentityRepository } from '../core/identity/repository.ts';
 import { mediaLayout, type MediaLayout } from './streams/layout.ts';
 import { createStreamRepository } from './streams/repository.ts';
 import { streamInternalRoutes, streamMediaRoutes } from './streams/routes.ts';
 import { createSessionManager, type SessionManager } from './streams/sessions.ts';
-import type { StreamSource } from './streams/types.ts';
+import { createStreamSources } from './streams/sources.ts';
 
 export interface Gateway {
+  /** The public listener: media for browsers (signed tokens) and /api/health. */
   app: App;
+  /** The internal listener: /internal/* for the console (service token), on the internal address. */
+  internalApp: App;
   membership: Membership;
   health: HealthScheduler;
   sessions: SessionManager;
@@ -35,8 +42,17 @@ export interface Gateway {
 }
 
 export function gatewayUrls(config: Platform['config']) {
-  const local = `http://127.0.0.1:${config.gateway.port}`;
-  return { publicUrl: config.gateway.publicUrl ?? local, internalUrl: config.gateway.internalUrl ?? local };
+  const { gateway } = config;
+  return {
+    publicUrl: gateway.publicUrl ?? `http://127.0.0.1:${gateway.port}`,
+    internalUrl: gateway.internalUrl ?? `http://127.0.0.1:${gateway.internalPort}`,
+  };
+}
+
+/** The port a listening app is bound to (port 0 in tests means "any free port"). */
+function boundPort(app: App, configured: number): number {
+  const address = app.server.address();
+  return typeof address === 'object' && address ? address.port : configured;
 }
 
 /**
@@ -50,6 +66,7 @@ export async function startGateway(platform: Platform, options: { listen?: boole
   const nodeId = config.gateway.nodeId;
   const log = platform.log.child({ process: 'gateway', node: nodeId });
   const app = await createApp({ logger: log, title: 'Skynet gateway', openapi: false });
+  const internalApp = await createApp({ logger: log.child({ listener: 'internal' }), title: 'Skynet gateway (internal)', openapi: false });
   let ready = false;
   app.addHook('onReady', async () => { ready = true; });
 
@@ -59,87 +76,71 @@ export async function startGateway(platform: Platform, options: { listen?: boole
   const streamRepo = createStreamRepository(pool);
   const recordingRepo = createRecordingRepository(pool);
 
-  // RTMP pushes from mobile and body cameras; a push is a device's source while it lasts.
+  // Stream sessions pull what `sources` says: a camera's stream, or a mobile camera's RTMP push
+  // while it lasts (RTMP ingest starts below; `sources` reads it at each call).
   let rtmp: RtmpIngest | null = null;
-  let sessions: SessionManager | null = null;
-  const syncRecording = async () => {
-    const conns = await devices.connections(membership.held());
-    const pushing = new Set(rtmp?.publishing() ?? []);
-    await sessions!.setRecording(conns.filter((c) => c.enabled && c.recordingMode === 'continuous' && (c.kind !== 'mobile' || pushing.has(c.id))).map((c) => c.id));
-  };
-  const syncSoon = () => { syncRecording().catch((err: Error) => log.warn({ err: err.message }, 'could not update the recording set')); };
-
-  rtmp = await startRtmpIngest({
-    log, host: config.ingest.rtmpHost, port: config.ingest.rtmpPort,
-    lookupStreamKey: async (key) => {
-      const device = await devices.byStreamKey(key);
-      return device ? { deviceId: device.id, enabled: device.enabled } : null;
-    },
-    onPublish: (deviceId) => {
-      void devices.recordStatus(deviceId, 'online', null, true).catch(() => {});
-      void events.publish('device.status', { deviceId, state: 'online', reason: 'RTMP push started' }).catch(() => {});
-      syncSoon();
-    },
-    onUnpublish: (deviceId) => {
-      void devices.recordStatus(deviceId, 'offline', 'RTMP push ended', false).catch(() => {});
-      void events.publish('device.status', { deviceId, state: 'offline', reason: 'RTMP push ended' }).catch(() => {});
-      void sessions?.stop(deviceId, 'RTMP push ended').catch(() => {});
-      syncSoon();
-    },
-  });
-
-  const sourceOf = async (deviceId: string): Promise<StreamSource> => {
-    const c = await devices.connection(deviceId);
-    if (!c.enabled) throw unavailable('this device is disabled');
-    if (c.credentialError) throw unavailable(c.credentialError);
-    let url = c.rtspMain;
-    if (c.kind === 'mobile') {
-      if (!c.streamKey || !rtmp!.publishing().includes(deviceId)) throw unavailable('this mobile camera is not pushing video right now');
-      url = rtmp!.sourceUrl(c.streamKey);
-    }
-    if (!url) throw badRequest('this device has no stream URL', 'streams.main');
-    return { deviceId, name: c.name, url, username: c.username, password: c.password, encoding: c.encoding, record: c.recordingMode === 'continuous' };
-  };
-
-  sessions = createSessionManager({
+  let membership: Membership | null = null;
+  const sessions: SessionManager = createSessionManager({
     log: log.child({ component: 'streams' }), layout,
     maxSessions: config.gateway.maxSessions,
     idleStopMs: config.gateway.idleStopSeconds * 1000,
     minFreeMb: config.gateway.minFreeMb,
-    source: sourceOf,
+    source: (deviceId) => sources.sourceOf(deviceId),
     onStateChange: (change) => {
       streamRepo.recordChange(nodeId, change).catch((err: Error) => log.warn({ err: err.message }, 'could not record a stream state change'));
       events.publish('stream.state', { deviceId: change.deviceId, state: change.state, reason: change.reason, mode: change.mode }).catch(() => {});
     },
   });
+  const sources = createStreamSources({
+    log, devices, pushes: () => rtmp, held: () => membership?.held() ?? [], setRecording: (ids) => sessions.setRecording(ids), reconcile: (id) => sessions.reconcile(id),
+  });
+  rtmp = await startRtmpIngest({
+    log, host: config.ingest.rtmpHost, port: config.ingest.rtmpPort,
+    ...createIngestService({ log, devices, events, sessions, pushesChanged: sources.syncSoon }),
+  });
 
   const recordings = createRecordingService({ repo: recordingRepo });
   const indexer = createRecordingIndexer({
     log: log.child({ component: 'recordings' }), layout, repo: recordingRepo, nodeId,
-    isRecording: (id) => { const s = sessions!.get(id); return Boolean(s?.recording && s.state !== 'stopped'); },
+    isRecording: (id) => { const s = sessions.get(id); return Boolean(s?.recording && s.state !== 'stopped'); },
   });
 
+  const healthOptions = { process: 'gateway', timezone: config.site.timezone, siteName: config.site.name, pool, redis, ready: () => ready } as const;
+  // Public listener: media for browsers and the health check. Nothing under /internal/ (404).
   await app.register(identityGuard, { identity });
-  await app.register(healthRoute, { process: 'gateway', timezone: config.site.timezone, siteName: config.site.name, pool, redis, ready: () => ready });
-  await app.register(onvifInternalRoutes, { onvif });
-  await app.register(streamInternalRoutes, { sessions });
-  await app.register(streamMediaRoutes, { sessions, layout, mediaKey: keys.media });
-  await app.register(recordingMediaRoutes, { recordings, keys: { media: keys.media }, layout });
+  await app.register(healthRoute, healthOptions);
+  // Media tokens: verified with the key of the kid they name, refused once their user is revoked.
+  await platform.mediaKeys.ready();
+  const revocations = createRevocationSet({ revokedSince: createIdentityRepository(pool).revokedSince, events, log });
+  await revocations.start();
+  const mediaAuth = createMediaAuth({ keys: platform.mediaKeys, revocations });
+  await app.register(streamMediaRoutes, { media: createLiveMediaService({ sessions, layout, auth: mediaAuth }) });
+  await app.register(recordingMediaRoutes, { vod: createVodService({ recordings, auth: mediaAuth, layout }) });
+  // Internal listener (service token only), bound to the internal address.
+  await internalApp.register(identityGuard, { identity });
+  await internalApp.register(healthRoute, healthOptions);
+  await internalApp.register(onvifInternalRoutes, { onvif });
+  await internalApp.register(streamInternalRoutes, { sessions });
 
-  if (options.listen !== false) await app.listen({ host: config.gateway.host, port: config.gateway.port });
-  else await app.ready();
-  // Port 0 (tests) means "any free port": advertise the one we got.
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.gateway.port;
-  const urls = gatewayUrls({ ...config, gateway: { ...config.gateway, port } });
+  if (options.listen !== false) {
+    await app.listen({ host: config.gateway.host, port: config.gateway.port });
+    await internalApp.listen({ host: config.gateway.internalHost, port: config.gateway.internalPort });
+  } else {
+    await app.ready();
+    await internalApp.ready();
+  }
+  // Port 0 (tests) means "any free port": advertise the ones we got.
+  const urls = gatewayUrls({
+    ...config,
+    gateway: { ...config.gateway, port: boundPort(app, config.gateway.port), internalPort: boundPort(internalApp, config.gateway.internalPort) },
+  });
   let health: HealthScheduler | null = null;
-  const membership = createMembership({
+  membership = createMembership({
     log, nodes: createNodeRepository(pool), databaseUrl: config.database.url, leaseSeconds: config.gateway.leaseSeconds,
     node: { id: nodeId, ...urls, maxSessions: config.gateway.maxSessions },
     onChange: ({ added, removed, edited }) => {
       health?.checkSoon([...added, ...edited]);
-      for (const id of [...removed, ...edited]) void sessions!.reconcile(id).catch((err: Error) => log.warn({ deviceId: id, err: err.message }, 'reconcile failed'));
-      syncSoon();
+      sources.registryChanged([...removed, ...edited]);
     },
   });
   health = createHealthScheduler({
@@ -160,13 +161,15 @@ export async function startGateway(platform: Platform, options: { listen?: boole
   indexer.start();
 
   return {
-    app, membership, health, sessions, indexer, rtmp, layout,
+    app, internalApp, membership, health, sessions, indexer, rtmp, layout,
     async close() {
       await health!.stop();
-      await sessions!.close();
+      await sessions.close();
       await indexer.stop();
       await rtmp!.close();
-      await membership.stop();
+      await membership!.stop();
+      await revocations.stop();
+      await internalApp.close();
       await app.close();
     },
   };

@@ -1,4 +1,4 @@
-import { HttpError, unavailable } from '../../core/http/errors.ts';
+import { HttpError, unavailable, type ErrorParams } from '../../core/http/errors.ts';
 import type { NodeRepository } from './repository.ts';
 
 /**
@@ -21,8 +21,13 @@ export function createGatewayClient(deps: { nodes: NodeRepository; serviceToken:
       throw unavailable(`gateway node ${reason}`);
     }
     if (res.status === 204) return undefined as T;
-    const data = await res.json().catch(() => ({})) as { error?: string; message?: string; field?: string };
-    if (!res.ok) throw new HttpError(res.status, data.error ?? 'gateway_error', data.message ?? `gateway answered ${res.status}`, data.field);
+    const data = await res.json().catch(() => ({})) as { error?: string; code?: string; message?: string; field?: string; params?: ErrorParams };
+    // The gateway's code and parameters pass through, so the web app words the error (api-errors/).
+    if (!res.ok) {
+      throw new HttpError(res.status, data.error ?? 'gateway_error', data.message ?? `gateway answered ${res.status}`, {
+        ...(data.field !== undefined ? { field: data.field } : {}), ...(data.code !== undefined ? { code: data.code } : {}), ...(data.params !== undefined ? { params: data.params } : {}),
+      });
+    }
     return data as T;
   }
 
@@ -37,6 +42,12 @@ export function createGatewayClient(deps: { nodes: NodeRepository; serviceToken:
     async nodeFor(deviceId: string) {
       const node = await deps.nodes.nodeForDevice(deviceId);
       if (!node) throw unavailable('no gateway node holds this device right now (is the gateway running and the device enabled?)');
+      return node;
+    },
+    /** The node to serve a device's footage (held, disabled or decommissioned alike), or a 503. */
+    async footageNode(deviceId: string) {
+      const node = await deps.nodes.nodeForFootage(deviceId, deps.leaseSeconds * 2);
+      if (!node) throw unavailable('no gateway node is running');
       return node;
     },
     /** Call any live node (probing a device that is not registered yet). */

@@ -58,6 +58,23 @@ export function createNodeRepository(db: Pool) {
       return rows[0] ?? null;
     },
 
+    /**
+     * The live node to serve a device's footage from: the one holding it, else the one that
+     * recorded its newest segment, else any live node (a shared media directory). A disabled or
+     * decommissioned device is held by no node, and its footage stays playable until retention ends.
+     */
+    async nodeForFootage(deviceId: string, staleSeconds: number): Promise<GatewayNode | null> {
+      const { rows } = await db.query<GatewayNode>(
+        `SELECT n.id, n.internal_url AS "internalUrl", n.public_url AS "publicUrl", n.max_sessions AS "maxSessions", n.heartbeat_at AS "heartbeatAt"
+         FROM gateway_nodes n
+         WHERE n.heartbeat_at > now() - make_interval(secs => $2)
+         ORDER BY EXISTS (SELECT 1 FROM device_leases l WHERE l.device_id = $1 AND l.node_id = n.id AND l.expires_at > now()) DESC,
+                  n.id = (SELECT node_id FROM recording_segments WHERE device_id = $1 ORDER BY starts_at DESC LIMIT 1) DESC NULLS LAST,
+                  n.heartbeat_at DESC
+         LIMIT 1`, [deviceId, staleSeconds]);
+      return rows[0] ?? null;
+    },
+
     /** Any live node, most recently heard from first (for probes of devices not yet registered). */
     async anyLiveNode(staleSeconds: number): Promise<GatewayNode | null> {
       const { rows } = await db.query<GatewayNode>(

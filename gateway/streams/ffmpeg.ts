@@ -3,7 +3,7 @@ import ffmpeg from 'fluent-ffmpeg';
 import { scrubUrl } from '../../core/log.ts';
 import type { MediaLayout } from './layout.ts';
 import type { StreamSource } from './types.ts';
-import { checkMediaUrl, PROTOCOL_WHITELIST, withCredentials, type MediaScheme } from './url-policy.ts';
+import { checkMediaUrl, PROTOCOL_WHITELIST, UrlRefused, type MediaScheme } from './url-policy.ts';
 
 /**
  * The ffmpeg adapter of a stream session: the argument builder (pure, tested on its exact output)
@@ -15,6 +15,11 @@ export type SessionMode = 'copy' | 'transcode';
 
 export interface SessionArgsInput {
   source: StreamSource;
+  /**
+   * What ffmpeg opens: the credential relay's one-time loopback URL for a source with credentials
+   * (rtsp-relay.ts), else the source's own URL. Never holds credentials: they would show in `ps`.
+   */
+  input: string;
   mode: SessionMode;
   layout: MediaLayout;
   /** Names this run's segment list (`segments-<ms>.csv`); one per spawn so a restart never truncates a list. */
@@ -95,15 +100,19 @@ function teeSafe(v: string): string {
 
 /**
  * The ffmpeg command line of one session run. Throws (UrlRefused) before anything spawns when the
- * URL is not an allowed scheme (`file:`, `concat:`, …). The result holds the camera's credentials:
- * log it only through `loggableCommand`.
+ * input is not an allowed scheme (`file:`, `concat:`, …) or would carry credentials: a process's
+ * arguments are readable by every user of the machine, so credentials reach the camera only
+ * through the relay.
  */
 export function buildSessionArgs(input: SessionArgsInput): string[] {
   const { source, mode, layout, sessionStartMs } = input;
   const hlsTime = input.hlsTime ?? 1;
   const listSize = input.listSize ?? 10;
-  const checked = checkMediaUrl(source.url, 'url');
-  const url = withCredentials(checked.url, source.username ?? checked.username, source.password ?? checked.password);
+  const checked = checkMediaUrl(input.input, 'url');
+  if (checked.username || checked.password || (input.input === source.url && source.username)) {
+    throw new UrlRefused('url', 'url: credentials are never put on ffmpeg\'s command line (use the relay)', 'url.invalid');
+  }
+  const url = checked.url;
   const id = source.deviceId;
   const args = [
     '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info', '-y',
@@ -145,10 +154,13 @@ const NOISE = /\] Opening '.*' for (writing|reading)$|^\s*$/;
 /** The last lines of a process's stderr, credentials scrubbed, per-segment chatter left out. */
 export class StderrTail {
   private readonly lines: string[] = [];
-  constructor(private readonly max = 30) {}
+  /** `redact`: strings masked wherever they appear (a relay token). */
+  constructor(private readonly max = 30, private readonly redact: readonly string[] = []) {}
   push(line: string): void {
     if (NOISE.test(line)) return;
-    this.lines.push(scrubUrl(line).slice(0, 500));
+    let text = scrubUrl(line);
+    for (const r of this.redact) if (r) text = text.split(r).join('***');
+    this.lines.push(text.slice(0, 500));
     if (this.lines.length > this.max) this.lines.splice(0, this.lines.length - this.max);
   }
   get(): string[] { return [...this.lines]; }
@@ -206,12 +218,12 @@ interface FluentInternals {
  * our options to child_process.spawn unchanged: `detached: true` (own process group, so a stop
  * reaches ffmpeg and anything it forks), `env` with TZ=UTC, stdin closed, no shell.
  */
-export function spawnFfmpeg(args: string[], opts: { onLine?: (line: string) => void; tailLines?: number } = {}): FfmpegProcess {
+export function spawnFfmpeg(args: string[], opts: { onLine?: (line: string) => void; tailLines?: number; redact?: readonly string[] } = {}): FfmpegProcess {
   if (!exitHookSet) {
     exitHookSet = true;
     process.on('exit', killAllFfmpeg);
   }
-  const tail = new StderrTail(opts.tailLines ?? 30);
+  const tail = new StderrTail(opts.tailLines ?? 30, opts.redact);
   let child: ChildProcess | null = null;
   let resolveExit!: (e: FfmpegExit) => void;
   const exited = new Promise<FfmpegExit>((r) => { resolveExit = r; });

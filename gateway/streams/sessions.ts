@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { HttpError } from '../../core/http/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import { DEVICE_ID, type MediaLayout } from './layout.ts';
+import { createRtspRelay, type MediaRelay } from './rtsp-relay.ts';
 import { StreamSupervisor, type SupervisorOptions } from './supervisor.ts';
 import type { SessionInfo, StateChange, StreamSource } from './types.ts';
 
@@ -34,6 +35,8 @@ export interface SessionManagerOptions {
   hlsTime?: number;
   /** The camera's source (password decrypted). Throwing means the device is gone or disabled. */
   source: (deviceId: string) => Promise<StreamSource>;
+  /** Carries camera credentials for ffmpeg (default: a loopback relay of the manager's own, closed with it). */
+  relay?: MediaRelay;
   /** Every session state change (persist to stream_events, publish). Must not throw. */
   onStateChange: (change: StateChange) => void;
   /** Passed to every supervisor (tests). */
@@ -80,6 +83,7 @@ export function createSessionManager(o: SessionManagerOptions): SessionManager {
   const recordRetry = new Map<string, { at: number; reason: string }>();
   let closed = false;
   const minFreeMb = typeof o.minFreeMb === 'function' ? o.minFreeMb : () => (o.minFreeMb as number | undefined) ?? 500;
+  const relay = o.relay ?? createRtspRelay({ log: o.log });
 
   const notify = (c: StateChange) => {
     try { o.onStateChange(c); } catch (e) { log.error({ err: e }, 'onStateChange failed'); }
@@ -101,7 +105,7 @@ export function createSessionManager(o: SessionManagerOptions): SessionManager {
       if (src.deviceId !== deviceId) throw new Error('source is for another device');
       const sup = new StreamSupervisor({
         ...o.supervisor,
-        log: o.log, layout: o.layout, source: { ...src, record: recording.has(deviceId) },
+        log: o.log, layout: o.layout, relay, source: { ...src, record: recording.has(deviceId) },
         onStateChange: notify, minFreeMb, hlsTime: o.hlsTime, staleAfterMs: o.staleAfterMs, diskRetryMs: o.diskRetryMs,
       });
       e.sup = sup;
@@ -240,6 +244,7 @@ export function createSessionManager(o: SessionManagerOptions): SessionManager {
     ]);
     clearTimeout(timer);
     for (const s of sups) s.killNow();
+    if (!o.relay) await relay.close();
   }
 
   return {

@@ -8,7 +8,9 @@ import {
 import { freeSpaceMb } from './disk.ts';
 import { buildSessionArgs, loggableCommand, spawnFfmpeg, type FfmpegProcess, type SessionMode } from './ffmpeg.ts';
 import type { MediaLayout } from './layout.ts';
+import type { MediaRelay, RelayTicket } from './rtsp-relay.ts';
 import type { SessionInfo, SessionState, StateChange, StreamSource } from './types.ts';
+import { UrlRefused } from './url-policy.ts';
 
 /**
  * One camera's watchdog (Frigate-style): it owns one ffmpeg at a time, judges health on a 1 s tick
@@ -20,6 +22,8 @@ export interface SupervisorOptions {
   log: Logger;
   layout: MediaLayout;
   source: StreamSource;
+  /** Carries the camera's credentials, so that ffmpeg's arguments never do. */
+  relay: MediaRelay;
   onStateChange: (change: StateChange) => void;
   /** Free space (MB) under which the session degrades instead of running. */
   minFreeMb: () => number;
@@ -64,6 +68,8 @@ export class StreamSupervisor {
   private codecSeen = false;
   private command: string | null = null;
   private proc: FfmpegProcess | null = null;
+  /** The relay ticket of the running (or starting) ffmpeg. */
+  private ticket: RelayTicket | null = null;
   private planned: PlannedRestart | null = null;
   private launching: Promise<void> | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
@@ -151,6 +157,7 @@ export class StreamSupervisor {
       const p = this.proc;
       if (p) await p.stop(this.o.stopGraceMs ?? 3000);
       this.proc = null;
+      this.dropTicket();
       await rm(this.o.layout.liveDir(this.src.deviceId), { recursive: true, force: true }).catch(() => {});
       this.liveSince = null;
       this.setState('stopped', reason);
@@ -197,24 +204,33 @@ export class StreamSupervisor {
 
     const mode: SessionMode = this.forceTranscode ? 'transcode' : initialMode(this.src.encoding);
     let args: string[];
+    this.dropTicket();
     try {
-      args = buildSessionArgs({ source: this.src, mode, layout, sessionStartMs: Date.now(), hlsTime: this.o.hlsTime, listSize: this.o.listSize });
+      this.ticket = await this.o.relay.open(this.src);
+      args = buildSessionArgs({
+        source: this.src, input: this.ticket?.url ?? this.src.url, mode, layout, sessionStartMs: Date.now(), hlsTime: this.o.hlsTime, listSize: this.o.listSize,
+      });
     } catch (e) {
-      this.fail({ kind: 'url', reason: `URL refused: ${(e as Error).message}` }, null);
+      this.dropTicket();
+      if (e instanceof UrlRefused) this.fail({ kind: 'url', reason: `URL refused: ${e.message}` }, null);
+      else this.fail({ kind: 'spawn', reason: `could not start: ${(e as Error).message}` }, null);
       return;
     }
+    if (this.stopRequested) { this.dropTicket(); return; }
     const liveDir = layout.liveDir(this.src.deviceId);
     await rm(liveDir, { recursive: true, force: true });
     await mkdir(liveDir, { recursive: true });
     if (this.src.record) await this.ensureRecordingDays(true);
-    if (this.stopRequested) return;
+    if (this.stopRequested) { this.dropTicket(); return; }
 
     this.mode = mode;
     this.runSource = this.src;
     this.codecSeen = false;
     this.spawnedAt = Date.now();
     this.command = loggableCommand(args);
-    const proc: FfmpegProcess = (this.o.spawn ?? spawnFfmpeg)(args, { onLine: (line) => this.onLine(proc, line) });
+    if (this.ticket) this.command = this.command.split(this.ticket.token).join('***');
+    const redact = this.ticket ? [this.ticket.token] : [];
+    const proc: FfmpegProcess = (this.o.spawn ?? spawnFfmpeg)(args, { onLine: (line) => this.onLine(proc, line), redact });
     this.proc = proc;
     this.spawns++;
     this.log.info({ command: this.command, mode, spawn: this.spawns }, 'ffmpeg started');
@@ -245,6 +261,9 @@ export class StreamSupervisor {
     this.liveSince = null;
     const planned = this.planned;
     this.planned = null;
+    // What the relay saw of the camera (refused, timed out, wrong password) says more than ffmpeg can.
+    const relayed = this.ticket?.failure() ?? null;
+    this.dropTicket();
     if (this.stopRequested) return;
     const tail = proc.tail.text() || null;
     if (planned?.immediate) {
@@ -254,9 +273,14 @@ export class StreamSupervisor {
       this.launchSoon(0);
       return;
     }
-    const failure = planned?.failure ?? classifyFailure(proc.tail.get(), exit);
+    const failure = planned?.failure ?? relayed ?? classifyFailure(proc.tail.get(), exit);
     this.log.warn({ reason: failure.reason, code: exit.code, signal: exit.signal, stderr: tail }, 'ffmpeg ended');
     this.fail(failure, tail);
+  }
+
+  private dropTicket(): void {
+    this.ticket?.close();
+    this.ticket = null;
   }
 
   /** Record a failure and schedule the retry with back-off (or none, when the URL itself is refused). */

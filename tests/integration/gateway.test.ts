@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../config/load.ts';
 import { buildConsole } from '../../console/server/main.ts';
 import type { App } from '../../core/http/app.ts';
 import type { Platform } from '../../core/platform.ts';
-import { startGateway, type Gateway } from '../../gateway/main.ts';
+import { gatewayUrls, startGateway, type Gateway } from '../../gateway/main.ts';
 import { startSimulator, type Simulator } from '../../gateway/simulator/simulator.ts';
 import { loginAs, testPlatform, type LogCapture } from '../helpers/platform.ts';
 
@@ -82,14 +84,14 @@ describe('registration by ONVIF probe', () => {
     expect(res.json()).toMatchObject({ vendor: 'Skynet-Sim', ptz: true });
   });
 
-  it('answers a wrong password with 502 and a reason, and an unreachable host likewise', async () => {
+  it('answers a wrong password with 422 (the user\'s input), a refused connection with 502, each with its code', async () => {
     const cam = sim.cameras[0]!;
     const wrong = await api('POST', '/api/devices/probe', { host: '127.0.0.1', port: cam.onvifPort, username: 'admin', password: 'not-the-password' });
-    expect(wrong.statusCode).toBe(502);
-    expect(wrong.json().message).toMatch(/user name or password/);
+    expect(wrong.statusCode).toBe(422);
+    expect(wrong.json()).toMatchObject({ code: 'onvif.auth_failed', field: 'password' });
     const closed = await api('POST', '/api/devices/probe', { host: '127.0.0.1', port: 1, username: 'a', password: 'b' });
     expect(closed.statusCode).toBe(502);
-    expect(closed.json().message).toMatch(/unreachable/);
+    expect(closed.json()).toMatchObject({ code: 'onvif.connection_refused' });
   });
 
   it('moves PTZ through the gateway and the simulator reports the new position', async () => {
@@ -156,7 +158,9 @@ describe('health', () => {
     const created = await api('POST', '/api/devices', {
       name: `健康检查-${run}`, onvif: { host: '127.0.0.1', port: cam.onvifPort, username: cam.spec.username, password: cam.spec.password },
       streams: { main: cam.rtspUri('main') },
+      confirmDuplicate: true, // the same camera as "无云台" above, registered again on purpose
     });
+    expect(created.statusCode, created.body).toBe(201);
     fixedId = created.json().id;
     await expect.poll(async () => (await deviceState(fixedId)).state, { timeout: 15_000 }).toBe('online');
 
@@ -213,13 +217,48 @@ describe('health', () => {
 });
 
 describe('gateway internal API', () => {
+  const bearer = () => ({ authorization: `Bearer ${platform.keys.serviceToken}` });
+  const portOf = (app: App) => (app.server.address() as AddressInfo).port;
+
   it('lets only the service token in', async () => {
     const url = '/internal/onvif/discover';
-    const anonymous = await gateway.app.inject({ method: 'POST', url, payload: {} });
+    const anonymous = await gateway.internalApp.inject({ method: 'POST', url, payload: {} });
     expect(anonymous.statusCode).toBe(401);
-    const user = await gateway.app.inject({ method: 'POST', url, payload: {}, headers: { cookie: admin } });
+    const user = await gateway.internalApp.inject({ method: 'POST', url, payload: {}, headers: { cookie: admin } });
     expect(user.statusCode).toBe(403);
-    const service = await gateway.app.inject({ method: 'POST', url, payload: { timeoutMs: 300 }, headers: { authorization: `Bearer ${platform.keys.serviceToken}` } });
+    const service = await gateway.internalApp.inject({ method: 'POST', url, payload: { timeoutMs: 300 }, headers: bearer() });
     expect(service.statusCode).toBe(200);
+  });
+
+  it('is served on its own listener, bound to 127.0.0.1 by default; the public listener has media and health only', async () => {
+    expect(platform.config.gateway.internalHost).toBe('127.0.0.1'); // the default: tests do not set it
+    const internal = gateway.internalApp.server.address() as AddressInfo;
+    expect(internal.address).toBe('127.0.0.1');
+    const publicPort = portOf(gateway.app);
+    expect(internal.port).not.toBe(publicPort);
+
+    // Over the network, with the service token: 404 on the public port, 200 on the internal one.
+    const onPublic = await fetch(`http://127.0.0.1:${publicPort}/internal/sessions`, { headers: bearer() });
+    expect(onPublic.status).toBe(404);
+    const discoverOnPublic = await fetch(`http://127.0.0.1:${publicPort}/internal/onvif/discover`, { method: 'POST', headers: { ...bearer(), 'content-type': 'application/json' }, body: '{}' });
+    expect(discoverOnPublic.status).toBe(404);
+    const onInternal = await fetch(`http://127.0.0.1:${internal.port}/internal/sessions`, { headers: bearer() });
+    expect(onInternal.status).toBe(200);
+    expect(await onInternal.json()).toHaveProperty('items');
+    expect((await fetch(`http://127.0.0.1:${internal.port}/internal/sessions`)).status).toBe(401);
+    expect((await fetch(`http://127.0.0.1:${publicPort}/api/health`)).status).toBe(200);
+
+    // The console finds the node's internal listener in the lease table (it probed, moved PTZ… through it above).
+    const { rows } = await platform.pool.query('SELECT internal_url AS "internalUrl", public_url AS "publicUrl" FROM gateway_nodes WHERE id = $1', [platform.config.gateway.nodeId]);
+    expect(rows[0]).toEqual({ internalUrl: `http://127.0.0.1:${internal.port}`, publicUrl: `http://127.0.0.1:${publicPort}` });
+  });
+
+  it('has its own port and address settings, defaults 8091 on 127.0.0.1', () => {
+    const defaults = loadConfig({ env: {}, file: undefined });
+    expect(defaults.gateway).toMatchObject({ port: 8090, internalPort: 8091, internalHost: '127.0.0.1' });
+    expect(gatewayUrls(defaults)).toEqual({ publicUrl: 'http://127.0.0.1:8090', internalUrl: 'http://127.0.0.1:8091' });
+    const set = loadConfig({ env: { SKYNET_GATEWAY_INTERNAL_PORT: '9091', SKYNET_GATEWAY_INTERNAL_HOST: '10.1.2.3' }, file: undefined });
+    expect(set.gateway).toMatchObject({ internalPort: 9091, internalHost: '10.1.2.3' });
+    expect(() => loadConfig({ env: { SKYNET_GATEWAY_INTERNAL_PORT: '8090' }, file: undefined })).toThrow('gateway.internalPort = 8090 (from SKYNET_GATEWAY_INTERNAL_PORT) is invalid — expected a port different from gateway.port');
   });
 });

@@ -1,16 +1,18 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect, createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../core/log.ts';
 import { startSimulator, type Simulator } from '../../gateway/simulator/simulator.ts';
+import { REALM, verifyAuthorization } from '../../gateway/simulator/rtsp-server.ts';
 import { encodeTestFile, stopProcessGroup } from '../../gateway/simulator/source.ts';
 import type { SimCamera } from '../../gateway/simulator/types.ts';
 import { mediaLayout, type MediaLayout } from '../../gateway/streams/layout.ts';
+import { createRtspRelay, type MediaRelay } from '../../gateway/streams/rtsp-relay.ts';
 import { createSessionManager, SessionLimitError, type SessionManager } from '../../gateway/streams/sessions.ts';
 import type { SessionState, StateChange, StreamSource } from '../../gateway/streams/types.ts';
 
@@ -23,6 +25,9 @@ import type { SessionState, StateChange, StreamSource } from '../../gateway/stre
 let sim: Simulator;
 let cam1: SimCamera;
 let cam2: SimCamera;
+/** A camera with a password no other process on this machine knows (the /proc scan looks for it). */
+let cam3: SimCamera;
+let relay: MediaRelay;
 let work: string;
 let layout: MediaLayout;
 let manager: SessionManager;
@@ -99,22 +104,26 @@ beforeAll(async () => {
     cameras: [
       { width: 320, height: 180, fps: 10, ptz: false, sourceFile: file },
       { width: 320, height: 180, fps: 10, ptz: false, sourceFile: file },
+      { width: 320, height: 180, fps: 10, ptz: false, sourceFile: file, password: `relay-${randomBytes(8).toString('hex')}` },
     ],
     idleStopMs: 2000,
   });
   cam1 = sim.cameras[0]!;
   cam2 = sim.cameras[1]!;
+  cam3 = sim.cameras[2]!;
+  relay = createRtspRelay({ log });
   sources.set(A, sourceFor(A, cam1));
   sources.set(B, sourceFor(B, cam2));
   layout = mediaLayout(work);
   manager = createSessionManager({
     log, layout, maxSessions: 4, idleStopMs: 300_000, minFreeMb: () => minFree, diskRetryMs: 1000,
-    source: lookup, onStateChange: (c) => changes.push(c),
+    source: lookup, onStateChange: (c) => changes.push(c), relay,
   });
 });
 
 afterAll(async () => {
   await manager?.close();
+  await relay?.close();
   await sim?.close();
   if (work) rmSync(work, { recursive: true, force: true });
 });
@@ -150,7 +159,8 @@ describe('stream sessions (real ffmpeg, simulated cameras)', () => {
   it('restarts after its ffmpeg is SIGKILLed, with the reason recorded, and is live again on one pull', async () => {
     const before = manager.debug(A)!;
     expect(before.pid).toBeGreaterThan(0);
-    expect(before.command).toContain('rtsp://***:***@');
+    // ffmpeg reads the camera through the credential relay: a loopback URL, its one-time token masked.
+    expect(before.command).toMatch(/ -i rtsp:\/\/127\.0\.0\.1:\d+\/\*\*\*\/Streaming\/Channels\/101 /);
     expect(before.command).not.toContain(cam1.spec.password);
     const mark = changes.length;
     process.kill(before.pid!, 'SIGKILL');
@@ -377,5 +387,204 @@ describe('stream sessions (real ffmpeg, simulated cameras)', () => {
     const pid = Number(r.stdout.trim());
     expect(pid).toBeGreaterThan(0);
     await waitFor(() => spawnSync('pgrep', ['-f', marker]).status !== 0, 3000, 'no ffmpeg left');
+  });
+});
+
+/** Every process on this machine whose command line holds `needle` ("pid: command line"). */
+function processesHolding(needle: string): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    let cmdline: string;
+    try { cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8'); } catch { continue; }
+    if (cmdline.includes(needle)) found.push(`${pid}: ${cmdline.replace(/\0/g, ' ')}`);
+  }
+  return found;
+}
+
+/** Send one RTSP request on a fresh connection; the answer's head (or '' when the connection closes first). */
+function rtspAsk(port: number, request: string): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    const s = connect(port, '127.0.0.1', () => s.write(request));
+    const done = () => { s.destroy(); resolve(text); };
+    s.setTimeout(5000, done);
+    s.on('data', (d: Buffer) => { text += d.toString('latin1'); if (text.includes('\r\n\r\n')) done(); });
+    s.on('error', done);
+    s.on('close', done);
+  });
+}
+
+/**
+ * A TCP tap in front of a simulated camera that makes it Digest-only (its Basic challenge is taken
+ * out of every answer) and keeps what the client sent, to see what went over the wire.
+ */
+async function digestOnly(cameraPort: number): Promise<{ port: number; sent: () => string; close: () => Promise<void> }> {
+  const sent: string[] = [];
+  const sockets = new Set<Socket>();
+  const server: TcpServer = createTcpServer((client) => {
+    const up = connect(cameraPort, '127.0.0.1');
+    for (const s of [client, up]) { sockets.add(s); s.on('error', () => {}); s.on('close', () => { sockets.delete(s); client.destroy(); up.destroy(); }); }
+    client.on('data', (d: Buffer) => { sent.push(d.toString('latin1')); up.write(d); });
+    up.on('data', (d: Buffer) => {
+      const text = d.toString('latin1');
+      client.write(text.includes('WWW-Authenticate: Basic') ? Buffer.from(text.replace(/WWW-Authenticate: Basic[^\r]*\r\n/g, ''), 'latin1') : d);
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    sent: () => sent.join(''),
+    close: async () => { for (const s of sockets) s.destroy(); await new Promise<void>((r) => server.close(() => r())); },
+  };
+}
+
+describe('credential relay: camera passwords never reach a process\'s arguments', () => {
+  const relayChanges: StateChange[] = [];
+  const rport = (url: string) => Number(new URL(url).port);
+
+  it('plays a Digest-only camera through the relay; no command line on the machine holds the password', async () => {
+    const tap = await digestOnly(rport(cam3.rtspUri('main')));
+    const D = randomUUID();
+    sources.set(D, { ...sourceFor(D, cam3), url: `rtsp://127.0.0.1:${tap.port}/Streaming/Channels/101` });
+    const m = createSessionManager({ log, layout, maxSessions: 2, idleStopMs: 300_000, source: lookup, onStateChange: (c) => relayChanges.push(c), relay });
+    try {
+      await m.open(D);
+      await waitState(m, D, 'live');
+      expect(await m.waitForPlaylist(D, 15_000)).toBe(true);
+      // While the session runs: no process's /proc/<pid>/cmdline holds the password.
+      expect(processesHolding(cam3.spec.password)).toEqual([]);
+      const pid = m.debug(D)!.pid!;
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      const input = argv[argv.indexOf('-i') + 1]!;
+      expect(input).toMatch(/^rtsp:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{32}\/Streaming\/Channels\/101$/);
+      expect(m.debug(D)!.command).not.toContain(input.split('/')[3]); // the token is masked in what is logged
+      // The camera got its own URL and a Digest answer, never the password itself.
+      const wire = tap.sent();
+      expect(wire).toContain(`DESCRIBE rtsp://127.0.0.1:${tap.port}/Streaming/Channels/101 RTSP/1.0`);
+      expect(wire).toMatch(/PLAY rtsp:\/\/127\.0\.0\.1:\d+\/Streaming\/Channels\/101\/? RTSP\/1\.0/);
+      expect(wire).toMatch(/Authorization: Digest username="admin", realm="Skynet-Sim"/);
+      expect(wire).not.toMatch(/Authorization: Basic/);
+      expect(wire).not.toContain(cam3.spec.password);
+      expect(wire).not.toContain(input.split('/')[3]);
+      // The run's token serves its one connection (ffmpeg's), not a second one.
+      expect(await rtspAsk(rport(input), `OPTIONS ${input} RTSP/1.0\r\nCSeq: 1\r\n\r\n`)).toMatch(/^RTSP\/1\.0 404 /);
+      const newest = readPlaylist(layout.livePlaylist(D)).segments.at(-1)!;
+      expect((await ffprobe(join(layout.liveDir(D), newest.uri))).codec_name).toBe('h264');
+    } finally {
+      await m.close();
+      await tap.close();
+    }
+  });
+
+  it('reaches an rtsps camera over TLS; ffmpeg reads plain RTSP from the loopback relay', async () => {
+    // A TLS front (self-signed, as cameras ship) before the simulated camera.
+    const dir = mkdtempSync(join(tmpdir(), 'skynet-tls-'));
+    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=camera.local', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    const { createServer: createTlsServer } = await import('node:tls');
+    const handshakes: string[] = [];
+    const front = createTlsServer({ key: readFileSync(join(dir, 'key.pem')), cert: readFileSync(join(dir, 'cert.pem')) }, (tls) => {
+      handshakes.push(tls.getProtocol() ?? '');
+      const up = connect(rport(cam3.rtspUri('main')), '127.0.0.1');
+      tls.pipe(up).pipe(tls);
+      for (const x of [tls, up]) x.on('error', () => { tls.destroy(); up.destroy(); });
+      tls.on('close', () => up.destroy());
+    });
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', r));
+    const T = randomUUID();
+    sources.set(T, { ...sourceFor(T, cam3), url: `rtsps://127.0.0.1:${(front.address() as AddressInfo).port}/Streaming/Channels/101` });
+    const m = createSessionManager({ log, layout, maxSessions: 2, idleStopMs: 300_000, source: lookup, onStateChange: (c) => relayChanges.push(c), relay });
+    try {
+      await m.open(T);
+      await waitState(m, T, 'live', 30_000);
+      expect(handshakes[0]).toMatch(/^TLSv1\.[23]$/);
+      expect(m.debug(T)!.command).toMatch(/-protocol_whitelist rtsp,rtp,srtp,udp,tcp .* -i rtsp:\/\/127\.0\.0\.1:\d+\/\*\*\*\/Streaming\/Channels\/101 /);
+      expect(processesHolding(cam3.spec.password)).toEqual([]);
+    } finally {
+      await m.close();
+      await new Promise<void>((r) => front.close(() => r()));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a wrong password is the session\'s reason: the camera\'s authentication failure', async () => {
+    const W = randomUUID();
+    sources.set(W, { ...sourceFor(W, cam3), password: 'not-the-password' });
+    const mark = relayChanges.length;
+    const m = createSessionManager({ log, layout, maxSessions: 2, idleStopMs: 300_000, source: lookup, onStateChange: (c) => relayChanges.push(c), relay });
+    try {
+      await m.open(W);
+      await waitFor(() => relayChanges.slice(mark).some((c) => c.deviceId === W && c.state === 'failed'), 20_000, 'failed');
+      expect(relayChanges.slice(mark).find((c) => c.deviceId === W && c.state === 'failed')!.reason).toBe('authentication refused by camera');
+      expect(cam3.rtspClients()).toBe(0);
+    } finally {
+      await m.close();
+    }
+  });
+
+  it('listens on 127.0.0.1 only and refuses a path it did not issue, or one whose run ended', async () => {
+    const ticket = (await relay.open({ url: cam3.rtspUri('main'), username: cam3.spec.username, password: cam3.spec.password }))!;
+    const url = new URL(ticket.url);
+    expect(url.hostname).toBe('127.0.0.1');
+    expect(url.username + url.password).toBe('');
+    const port = Number(url.port);
+    const ask = (uri: string) => rtspAsk(port, `OPTIONS ${uri} RTSP/1.0\r\nCSeq: 7\r\n\r\n`);
+    expect(await ask(`rtsp://127.0.0.1:${port}/${randomBytes(24).toString('base64url')}/Streaming/Channels/101`)).toMatch(/^RTSP\/1\.0 404 Not Found\r\nCSeq: 7\r\n/);
+    expect(await ask(`rtsp://127.0.0.1:${port}/Streaming/Channels/101`)).toMatch(/^RTSP\/1\.0 404 /);
+    expect(await ask(ticket.url)).toMatch(/^RTSP\/1\.0 200 OK\r\nCSeq: 7\r\n/); // the issued path reaches the camera
+    ticket.close();
+    expect(await ask(ticket.url)).toMatch(/^RTSP\/1\.0 404 /);
+    // Not reachable on the machine's other addresses.
+    const { networkInterfaces } = await import('node:os');
+    const other = Object.values(networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal);
+    if (other) {
+      const refused = await new Promise<string>((resolve) => {
+        const s = connect(port, other.address);
+        s.on('connect', () => { s.destroy(); resolve('connected'); });
+        s.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+      });
+      expect(refused).toBe('ECONNREFUSED');
+    }
+  });
+
+  it('plays an http camera that requires Digest through the relay\'s HTTP path, password off every command line', async () => {
+    const password = `http-${randomBytes(8).toString('hex')}`;
+    const authorizations: string[] = [];
+    const encoders = new Set<ChildProcess>();
+    const server: Server = createServer((req, res) => {
+      authorizations.push(req.headers.authorization ?? '');
+      const ok = verifyAuthorization(req.headers.authorization, { method: req.method ?? 'GET', username: 'admin', password, realm: REALM, nonceValid: () => true });
+      if (!ok) {
+        res.writeHead(401, { 'www-authenticate': `Digest realm="${REALM}", nonce="${randomBytes(8).toString('hex')}", qop="auth", algorithm=MD5` }).end();
+        return;
+      }
+      const enc = spawn('ffmpeg', ['-hide_banner', '-nostdin', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=10',
+        '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-g', '10', '-f', 'mpegts', 'pipe:1'], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+      encoders.add(enc);
+      enc.on('exit', () => encoders.delete(enc));
+      res.writeHead(200, { 'content-type': 'video/mp2t' });
+      enc.stdout!.pipe(res);
+      res.on('close', () => void stopProcessGroup(enc, 500));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const H = randomUUID();
+    sources.set(H, { deviceId: H, name: 'http', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/live/cam.ts`, username: 'admin', password, encoding: 'H264', record: false });
+    const m = createSessionManager({ log, layout, maxSessions: 2, idleStopMs: 300_000, source: lookup, onStateChange: (c) => relayChanges.push(c), relay });
+    try {
+      await m.open(H);
+      await waitState(m, H, 'live', 30_000);
+      expect(processesHolding(password)).toEqual([]);
+      expect(m.debug(H)!.command).toMatch(/ -i http:\/\/127\.0\.0\.1:\d+\/\*\*\*\/live\/cam\.ts /);
+      expect(authorizations[0]).toBe('');
+      expect(authorizations.find((a) => a.startsWith('Digest '))).toMatch(/^Digest username="admin", .*uri="\/live\/cam\.ts".*qop=auth, nc=00000001/);
+      expect(authorizations.join(' ')).not.toContain(password);
+    } finally {
+      await m.close();
+      server.closeAllConnections();
+      server.close();
+      await Promise.all([...encoders].map((e) => stopProcessGroup(e, 500)));
+    }
   });
 });

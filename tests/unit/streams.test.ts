@@ -8,6 +8,7 @@ import {
 import { buildSessionArgs, loggableCommand, StderrTail, type FfmpegExit, type FfmpegProcess } from '../../gateway/streams/ffmpeg.ts';
 import { mediaLayout } from '../../gateway/streams/layout.ts';
 import { createSessionManager, SessionLimitError } from '../../gateway/streams/sessions.ts';
+import { createRtspRelay } from '../../gateway/streams/rtsp-relay.ts';
 import { StreamSupervisor } from '../../gateway/streams/supervisor.ts';
 import type { StateChange, StreamSource } from '../../gateway/streams/types.ts';
 import { UrlRefused } from '../../gateway/streams/url-policy.ts';
@@ -23,10 +24,12 @@ const source = (over: Partial<StreamSource> = {}): StreamSource => ({
 });
 
 const GLOBAL = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info', '-y'];
+/** The credential relay's one-time loopback URL (what ffmpeg opens for a camera with a password). */
+const RELAY_URL = 'rtsp://127.0.0.1:40123/Q2FtZXJhUGFzc3dvcmRzTmV2ZXJJbkFyZ3Y/Streaming/Channels/101';
 const RTSP_IN = [
   '-rtsp_transport', 'tcp', '-timeout', '5000000', '-protocol_whitelist', 'rtsp,rtp,srtp,udp,tcp',
   '-fflags', '+genpts+discardcorrupt', '-probesize', '32',
-  '-i', 'rtsp://admin:p%40ss%3Aw%2Frd@10.0.0.5:554/Streaming/Channels/101',
+  '-i', RELAY_URL,
 ];
 const COPY = ['-map', '0:v:0', '-c:v', 'copy', '-an'];
 const TRANSCODE = [
@@ -46,8 +49,8 @@ const SEGMENT = [
 ];
 
 describe('ffmpeg arguments', () => {
-  const build = (mode: 'copy' | 'transcode', over: Partial<StreamSource> = {}) =>
-    buildSessionArgs({ source: source(over), mode, layout, sessionStartMs: 1_700_000_000_000 });
+  const build = (mode: 'copy' | 'transcode', over: Partial<StreamSource> = {}, input = RELAY_URL) =>
+    buildSessionArgs({ source: source(over), input, mode, layout, sessionStartMs: 1_700_000_000_000 });
 
   it('copy, live only', () => {
     expect(build('copy')).toEqual([...GLOBAL, ...RTSP_IN, ...COPY, ...HLS]);
@@ -70,7 +73,7 @@ describe('ffmpeg arguments', () => {
   });
 
   it('rtmp (mobile ingest): read timeout instead of rtsp options, rtmp whitelist, no credentials', () => {
-    const args = build('copy', { url: 'rtmp://127.0.0.1:1935/live/k3y', username: null, password: null });
+    const args = build('copy', { url: 'rtmp://127.0.0.1:1935/live/k3y', username: null, password: null }, 'rtmp://127.0.0.1:1935/live/k3y');
     expect(args).toEqual([
       ...GLOBAL, '-rw_timeout', '5000000', '-protocol_whitelist', 'rtmp,tcp', '-fflags', '+genpts+discardcorrupt', '-probesize', '32',
       '-i', 'rtmp://127.0.0.1:1935/live/k3y', ...COPY, ...HLS,
@@ -79,7 +82,7 @@ describe('ffmpeg arguments', () => {
   });
 
   it('rtsps gets its own whitelist; hls segment length and list size are parameters', () => {
-    const args = buildSessionArgs({ source: source({ url: 'rtsps://cam.example/s' }), mode: 'copy', layout, sessionStartMs: 1, hlsTime: 2, listSize: 6 });
+    const args = buildSessionArgs({ source: source({ url: 'rtsps://cam.example/s', username: null, password: null }), input: 'rtsps://cam.example/s', mode: 'copy', layout, sessionStartMs: 1, hlsTime: 2, listSize: 6 });
     expect(args[args.indexOf('-protocol_whitelist') + 1]).toBe('rtsps,rtsp,rtp,srtp,udp,tcp,tls');
     expect(args[args.indexOf('-hls_time') + 1]).toBe('2');
     expect(args[args.indexOf('-hls_list_size') + 1]).toBe('6');
@@ -87,19 +90,20 @@ describe('ffmpeg arguments', () => {
 
   it('refuses file:, concat:, data: and malformed URLs before anything runs', () => {
     for (const url of ['file:///etc/passwd', 'concat:/a|/b', 'data:text/plain,x', 'subfile:,,start,0,end,0,:/etc/passwd', 'rtsp://cam /x', '']) {
-      expect(() => build('copy', { url })).toThrow(UrlRefused);
+      expect(() => build('copy', { url, username: null }, url)).toThrow(UrlRefused);
     }
   });
 
-  it('credentials in the URL itself are used, and never appear in the loggable command line', () => {
-    const args = build('copy', { url: 'rtsp://root:s3cr%40t@10.0.0.9/live', username: null, password: null });
-    expect(args).toContain('rtsp://root:s3cr%40t@10.0.0.9/live');
-    for (const a of [args, build('copy'), build('transcode', { record: true })]) {
-      const line = loggableCommand(a);
-      expect(line).toContain('rtsp://***:***@');
-      expect(line).not.toMatch(/p%40ss|s3cr|p@ss|admin:/);
-      expect(line.startsWith('ffmpeg -hide_banner')).toBe(true);
+  it('never puts credentials on the command line: a URL holding them, or a source with them read directly, is refused', () => {
+    expect(() => build('copy', { url: 'rtsp://root:s3cr%40t@10.0.0.9/live', username: null, password: null }, 'rtsp://root:s3cr%40t@10.0.0.9/live')).toThrow(/never put on ffmpeg's command line/);
+    expect(() => build('copy', {}, source().url)).toThrow(UrlRefused);
+    expect(() => build('copy', {}, 'rtsp://admin@127.0.0.1:40123/x')).toThrow(UrlRefused);
+    for (const a of [build('copy'), build('transcode', { record: true })]) {
+      expect(a.join(' ')).not.toMatch(/p%40ss|p@ss|admin/);
+      expect(loggableCommand(a).startsWith('ffmpeg -hide_banner')).toBe(true);
     }
+    // A source without credentials is read as it is.
+    expect(build('copy', { url: 'rtsp://10.0.0.9/live', username: null, password: null }, 'rtsp://10.0.0.9/live')).toContain('rtsp://10.0.0.9/live');
   });
 });
 
@@ -218,11 +222,15 @@ const until = async (cond: () => boolean, ms = 3000) => {
 };
 
 describe('supervisor (fake ffmpeg)', () => {
-  afterAll(() => rmSync(`/tmp/skynet-unit-${process.pid}`, { recursive: true, force: true }));
+  const relay = createRtspRelay({ log: createLogger({ level: 'silent' }) });
+  afterAll(async () => {
+    rmSync(`/tmp/skynet-unit-${process.pid}`, { recursive: true, force: true });
+    await relay.close();
+  });
   const make = (src: StreamSource, changes: StateChange[], f = fakeSpawner()) => ({
     f,
     sup: new StreamSupervisor({
-      log: createLogger({ level: 'silent' }), layout: mediaLayout(`/tmp/skynet-unit-${process.pid}`), source: src,
+      log: createLogger({ level: 'silent' }), layout: mediaLayout(`/tmp/skynet-unit-${process.pid}`), source: src, relay,
       onStateChange: (c) => changes.push(c), minFreeMb: () => 0, spawn: f.spawn, freeSpaceMb: async () => 1e6,
     }),
   });
@@ -277,9 +285,16 @@ describe('supervisor (fake ffmpeg)', () => {
     const { f, sup } = make(source(), changes);
     sup.start();
     await until(() => f.runs.length === 1);
+    const input = (i: number) => f.runs[i]!.args[f.runs[i]!.args.indexOf('-i') + 1]!;
+    expect(input(0)).toMatch(/^rtsp:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{32}\/Streaming\/Channels\/101$/);
+    expect(relay.size()).toBe(1);
     sup.update(source({ password: 'n3w' }));
     await until(() => f.runs.length === 2);
-    expect(f.runs[1]!.args).toContain('rtsp://admin:n3w@10.0.0.5:554/Streaming/Channels/101');
+    // A new run, a new one-time relay path; the old one is dropped.
+    expect(input(1)).toMatch(/^rtsp:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{32}\/Streaming\/Channels\/101$/);
+    expect(input(1)).not.toBe(input(0));
+    expect(relay.size()).toBe(1);
+    expect(f.runs[1]!.args.join(' ')).not.toContain('n3w');
     expect(changes.at(-1)).toMatchObject({ state: 'starting', reason: 'camera source changed' });
     sup.update(source({ password: 'n3w', record: true }));
     await until(() => f.runs.length === 3);
@@ -289,6 +304,7 @@ describe('supervisor (fake ffmpeg)', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(f.runs).toHaveLength(3);
     await sup.stop('test');
+    expect(relay.size()).toBe(0);
   });
 });
 
@@ -321,7 +337,7 @@ describe('session manager (fake ffmpeg)', () => {
       expect(f.runs[1]!.args).toContain('segment');
       expect(m.get(X)!.recording).toBe(true);
 
-      registry.set(X, source({ deviceId: X, url: 'rtsp://10.0.0.6/live' }));
+      registry.set(X, source({ deviceId: X, url: 'rtsp://10.0.0.6/live', username: null, password: null })); // no credentials: read directly
       await m.reconcile(X);
       await until(() => f.runs.length === 3);
       expect(f.runs[2]!.args.some((a) => a.includes('10.0.0.6'))).toBe(true);
