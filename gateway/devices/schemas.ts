@@ -32,6 +32,7 @@ export const DeviceSchema = Type.Object({
   enabled: Type.Boolean(),
   status: Type.Object({ state: State, reason: Nullable(Type.String()), lastSeenAt: Time, checkedAt: Time }),
   createdAt: DateTime, updatedAt: DateTime,
+  decommissionedAt: Time,
 }, { $id: 'Device' });
 
 const Str = (max: number) => Type.String({ maxLength: max });
@@ -64,6 +65,7 @@ export const DeviceInputSchema = Type.Object({
     mode: Type.Optional(lit(RECORDING_MODES)), retentionDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
   })),
   enabled: Type.Optional(Type.Boolean()),
+  confirmDuplicate: Type.Optional(Type.Boolean({ description: 'Register (or change to) an ONVIF endpoint, serial or stream URL another device already has.' })),
 });
 
 export const DeviceListQuery = Type.Object({
@@ -78,6 +80,21 @@ export const DeviceListQuery = Type.Object({
   pageSize: Type.Integer({ minimum: 1, maximum: 500, default: 20 }),
   sort: Type.Union([Type.Literal('name'), Type.Literal('code'), Type.Literal('status'), Type.Literal('updatedAt')], { default: 'name' }),
   order: Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'asc' }),
+  locale: Type.Optional(lit(['zh-CN', 'en'] as const, { description: 'How names sort: by pinyin in zh-CN. Default: Accept-Language, else zh-CN.' })),
+});
+
+export const CsvRefusalSchema = Type.Object({
+  row: Type.Integer({ description: 'As a spreadsheet numbers it: the header is row 1; 0 for the file as a whole.' }),
+  field: Nullable(Type.String({ description: 'The column, as the file names it.' })),
+  code: Type.String(),
+  params: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean(), Type.Null()])),
+  reason: Type.String({ description: 'English wording.' }),
+});
+
+export const ImportReportSchema = Type.Object({
+  applied: Type.Boolean({ description: 'False when any row was refused: then nothing was written.' }),
+  rows: Type.Integer(), created: Type.Integer(), updated: Type.Integer(),
+  refused: Type.Array(CsvRefusalSchema),
 });
 
 export const SiteSchema = Type.Object({

@@ -1,9 +1,14 @@
+import { createAuditLog } from '../../core/audit/repository.ts';
+import type { AuditEntry } from '../../core/audit/types.ts';
+import type { Queryable } from '../../core/db/pool.ts';
 import { open, randomToken, seal } from '../../core/crypto.ts';
 import { badRequest, conflict, HttpError, isUniqueViolation, notFound } from '../../core/http/errors.ts';
-import { parseDeviceCsv, type CsvRefusal } from './csv.ts';
+import { csvTemplate, parseDeviceCsv, type CsvRefusal } from './csv.ts';
 import type { DeviceRepository } from './repository.ts';
-import { toRecord } from './validate.ts';
-import type { Device, DeviceConnection, DeviceFilter, DeviceInput, DeviceSort } from './types.ts';
+import { checkRecord, toRecord } from './validate.ts';
+import type {
+  Device, DeviceConnection, DeviceFilter, DeviceInput, DeviceRecord, DeviceSort, DuplicateCandidate, DuplicateMatch, ListLocale,
+} from './types.ts';
 
 export interface DeviceServiceDeps {
   repo: DeviceRepository;
@@ -11,9 +16,20 @@ export interface DeviceServiceDeps {
   boxKey: Buffer;
 }
 
-export interface ImportReport { created: number; updated: number; refused: CsvRefusal[] }
+/** Who writes, for the audit rows a write leaves (a write without one is the system's own: demo seeding, tests). */
+export interface WriteContext { actor: AuditEntry['actor']; ip?: string; requestId?: string }
 
-/** The device registry's rules: validation, secrets sealed, codes unique, CSV import. */
+/**
+ * A CSV import is all or nothing: `applied` is false, and nothing was written,
+ * when any row was refused; `refused` lists every problem of every row.
+ */
+export interface ImportReport { applied: boolean; rows: number; created: number; updated: number; refused: CsvRefusal[] }
+
+type TxRepo = Parameters<Parameters<DeviceRepository['transaction']>[0]>[0]['repo'];
+
+const DUPLICATE_FIELD: Record<DuplicateMatch['attribute'], string> = { onvif: 'onvif.host', serial: 'serial', stream: 'streams.main' };
+
+/** The registry's rules: validation, secrets sealed, codes unique, duplicates confirmed, CSV import, decommissioning. */
 export function createDeviceService({ repo, boxKey }: DeviceServiceDeps) {
   const sealPassword = (p: string) => seal(boxKey, p);
   const newStreamKey = () => randomToken(18);
@@ -21,86 +37,259 @@ export function createDeviceService({ repo, boxKey }: DeviceServiceDeps) {
   async function checkSite(siteId: string | null | undefined): Promise<void> {
     if (!siteId) return;
     const sites = await repo.listSites();
-    if (!sites.some((s) => s.id === siteId)) throw badRequest('siteId names no site', 'siteId');
+    if (!sites.some((s) => s.id === siteId)) throw badRequest('siteId names no site', { field: 'siteId', code: 'device.site_unknown' });
   }
 
-  function duplicate(err: unknown): never {
-    if (isUniqueViolation(err, 'devices_code_key')) throw conflict('another device already has this code', 'code');
-    if (isUniqueViolation(err, 'devices_stream_key_key')) throw conflict('stream key already in use', 'streamKey');
+  function uniqueViolation(err: unknown): never {
+    if (isUniqueViolation(err, 'devices_code_key')) throw conflict('another device already has this code', { field: 'code', code: 'device.code_taken' });
+    if (isUniqueViolation(err, 'devices_stream_key_key')) throw conflict('stream key already in use', { field: 'streamKey', code: 'device.stream_key_taken' });
     throw err;
   }
 
-  const service = {
-    list: (filter: DeviceFilter, page: { page: number; pageSize: number; sort: DeviceSort; order: 'asc' | 'desc' }) =>
-      repo.list(filter, { limit: page.pageSize, offset: (page.page - 1) * page.pageSize, sort: page.sort, order: page.order }),
+  /** What of `record` identifies a camera; on update only what changes (what was confirmed once is not asked again). */
+  function candidate(key: number, record: DeviceRecord, current: Device | null): DuplicateCandidate {
+    const changed = <T>(next: T, prev: T | undefined) => (current && next === prev ? null : next);
+    const endpointChanged = !current || record.onvifHost !== current.onvif?.host || record.onvifPort !== current.onvif?.port;
+    return {
+      key, selfId: current?.id ?? null,
+      host: endpointChanged ? record.onvifHost : null, port: endpointChanged ? record.onvifPort : null,
+      serial: changed(record.serial, current?.serial),
+      main: changed(record.rtspMain, current?.streams.main), sub: changed(record.rtspSub, current?.streams.sub),
+    };
+  }
 
+  function duplicateError(m: DuplicateMatch, c: DuplicateCandidate): HttpError {
+    const field = m.attribute === 'stream' && m.value === c.sub && m.value !== c.main ? 'streams.sub' : DUPLICATE_FIELD[m.attribute];
+    return conflict(`${m.attribute === 'onvif' ? 'the ONVIF endpoint' : m.attribute === 'serial' ? 'the serial number' : 'the stream URL'} ${m.value} is already registered as device "${m.deviceName}"; send confirmDuplicate: true to register it anyway`, {
+      field, code: 'device.duplicate',
+      params: { attribute: m.attribute, value: m.value, deviceId: m.deviceId, deviceName: m.deviceName, deviceCode: m.deviceCode ?? '' },
+    });
+  }
+
+  /**
+   * Run a write and the audit rows it records in one transaction: a failed audit write fails
+   * the action. A refused or failed request is audited by the console's auditFailures hook
+   * (core/audit/failures.ts, under the route's `config.audit` action), so nothing is recorded here then.
+   */
+  function audited<T>(ctx: WriteContext | undefined, fn: (tx: { repo: TxRepo; record: (e: Omit<AuditEntry, 'actor' | 'ip' | 'requestId'>) => Promise<void> }) => Promise<T>): Promise<T> {
+    return repo.transaction(({ repo: tx, db }) => {
+      const log = ctx ? createAuditLog(db) : null;
+      return fn({ repo: tx, record: async (e) => { await log?.record({ ...e, actor: ctx!.actor, ip: ctx!.ip, requestId: ctx!.requestId }); } });
+    });
+  }
+
+  /** An audit row outside any write (an import refused as a whole answers 200, so no hook records it). */
+  async function auditAlone(ctx: WriteContext | undefined, e: Omit<AuditEntry, 'actor' | 'ip' | 'requestId'>): Promise<void> {
+    if (ctx) await repo.transaction(({ db }) => createAuditLog(db).record({ ...e, actor: ctx.actor, ip: ctx.ip, requestId: ctx.requestId }));
+  }
+
+  const service = {
+    list: (filter: DeviceFilter, page: { page: number; pageSize: number; sort: DeviceSort; order: 'asc' | 'desc'; locale?: ListLocale }) =>
+      repo.list(filter, { limit: page.pageSize, offset: (page.page - 1) * page.pageSize, sort: page.sort, order: page.order, locale: page.locale }),
+
+    /** Any device, a decommissioned one included (its footage stays playable until retention ends). */
     async get(id: string): Promise<Device> {
       const device = await repo.get(id);
       if (!device) throw notFound('device');
       return device;
     },
 
-    async create(input: DeviceInput): Promise<Device> {
-      await checkSite(input.siteId);
-      const record = toRecord(input, null, null, sealPassword, newStreamKey);
-      return repo.insert(record).catch(duplicate);
+    /**
+     * Register a device. One whose ONVIF endpoint, serial or stream URL is
+     * already registered is refused (409 device.duplicate, naming the device and
+     * the attribute) unless the request confirms it.
+     */
+    async create(input: DeviceInput & { confirmDuplicate?: boolean }, ctx?: WriteContext): Promise<Device> {
+      const { confirmDuplicate, ...fields } = input;
+      return audited(ctx, async ({ repo: tx, record: audit }) => {
+        await checkSite(fields.siteId);
+        const record = toRecord(fields, null, null, sealPassword, newStreamKey);
+        const c = candidate(0, record, null);
+        const [dup] = await tx.findDuplicates([c]);
+        if (dup && !confirmDuplicate) throw duplicateError(dup, c);
+        const device = await tx.insert(record).catch(uniqueViolation);
+        await audit({
+          action: 'device.create', targetType: 'device', targetId: device.id,
+          details: { name: device.name, code: device.code, ...(dup ? { duplicateOf: { deviceId: dup.deviceId, attribute: dup.attribute }, confirmedDuplicate: true } : {}) },
+        });
+        return device;
+      });
     },
 
-    async update(id: string, input: DeviceInput): Promise<Device> {
-      const current = await service.get(id);
-      if (input.siteId !== undefined) await checkSite(input.siteId);
-      const secret = await repo.getSecret(id);
-      const record = toRecord(input, current, secret?.passwordEnc ?? null, sealPassword, newStreamKey);
-      const updated = await repo.update(id, record).catch(duplicate);
-      if (!updated) throw notFound('device');
-      return updated;
-    },
-
-    async remove(id: string): Promise<void> {
-      if (!(await repo.remove(id))) throw notFound('device');
+    async update(id: string, input: DeviceInput & { confirmDuplicate?: boolean }, ctx?: WriteContext): Promise<Device> {
+      const { confirmDuplicate, ...fields } = input;
+      const changed = Object.keys(fields);
+      return audited(ctx, async ({ repo: tx, record: audit }) => {
+        const current = await service.get(id);
+        if (current.decommissionedAt) throw conflict('this device was decommissioned; it can no longer be changed', { code: 'device.decommissioned', params: { name: current.name } });
+        if (fields.siteId !== undefined) await checkSite(fields.siteId);
+        const secret = await tx.getSecret(id);
+        const record = toRecord(fields, current, secret?.passwordEnc ?? null, sealPassword, newStreamKey);
+        const c = candidate(0, record, current);
+        const [dup] = await tx.findDuplicates([c]);
+        if (dup && !confirmDuplicate) throw duplicateError(dup, c);
+        const updated = await tx.update(id, record).catch(uniqueViolation);
+        if (!updated) throw notFound('device');
+        await audit({
+          action: 'device.update', targetType: 'device', targetId: id,
+          details: { fields: changed, passwordChanged: Boolean(fields.onvif?.password), ...(dup ? { duplicateOf: { deviceId: dup.deviceId, attribute: dup.attribute }, confirmedDuplicate: true } : {}) },
+        });
+        return updated;
+      });
     },
 
     /**
-     * Import rows: a row whose code exists updates that device, others are created.
-     * Every row stands alone, so one bad row never stops the good ones.
+     * Delete = decommission: the device leaves the list and the gateway, its code
+     * is free again, and its footage stays searchable and playable until its
+     * retention ends (the row stays, so nothing the gateway still writes about it fails).
      */
-    async importCsv(text: string): Promise<ImportReport> {
+    async remove(id: string, ctx?: WriteContext): Promise<void> {
+      await audited(ctx, async ({ repo: tx, record: audit }) => {
+        const device = await tx.get(id);
+        if (!device || !(await tx.decommission(id))) throw notFound('device');
+        await audit({
+          action: 'device.delete', targetType: 'device', targetId: id,
+          details: { name: device.name, code: device.code, decommissioned: true, retentionDays: device.recording.retentionDays },
+        });
+      });
+    },
+
+    /**
+     * Import a CSV file, all or nothing: every row is checked first and every
+     * problem of every row reported (columns named as the file names them); when
+     * any row is refused nothing is written. Otherwise the rows are written in one
+     * transaction: a row whose code is registered updates that device, the others
+     * are created, each with its own audit row, and one summary row.
+     */
+    async importCsv(text: string, options: { confirmDuplicate?: boolean } = {}, ctx?: WriteContext): Promise<ImportReport> {
+      if (typeof text !== 'string' || !text.trim()) throw badRequest('send the CSV as the request body with Content-Type: text/csv', { code: 'csv.empty' });
       const { rows, refused } = parseDeviceCsv(text);
-      const report: ImportReport = { created: 0, updated: 0, refused };
+      const refuse = (row: number, err: HttpError, fieldOverride?: string) => {
+        const field = fieldOverride ?? (err.field ? csvField(err.field) : null);
+        refused.push({ row, field, code: err.code, params: { ...(field ? { field } : {}), ...err.params }, reason: csvReason(err.message) });
+      };
+
       const siteIds = new Map((await repo.listSites()).map((s) => [s.code, s.id]));
+      const codes = [...new Set(rows.map((r) => r.input.code?.trim()).filter((c): c is string => Boolean(c)))];
+      const idByCode = await repo.idsByCode(codes);
+      const ids = [...new Set(idByCode.values())];
+      const [current, secrets] = await Promise.all([
+        ids.length ? repo.list({ ids }, { limit: ids.length, offset: 0, sort: 'code', order: 'asc' }) : { items: [] as Device[] },
+        repo.getSecrets(ids),
+      ]);
+      const currentById = new Map(current.items.map((d) => [d.id, d]));
+
+      const planned: { row: number; existing: Device | null; record: DeviceRecord }[] = [];
       const seenCodes = new Map<string, number>();
       for (const { row, siteCode, input } of rows) {
-        try {
-          if (siteCode) {
-            const siteId = siteIds.get(siteCode);
-            if (!siteId) throw badRequest(`site_code ${siteCode} names no site`, 'site_code');
-            input.siteId = siteId;
-          }
-          if (input.code) {
-            const earlier = seenCodes.get(input.code);
-            if (earlier) throw conflict(`code repeats row ${earlier}`, 'code');
-            seenCodes.set(input.code, row);
-          }
-          const existing = input.code ? await repo.findIdByCode(input.code) : null;
-          if (existing) {
-            await service.update(existing, input);
-            report.updated++;
-          } else {
-            await repo.insert(toRecord(input, null, null, sealPassword, newStreamKey)).catch(duplicate);
-            report.created++;
-          }
-        } catch (err) {
-          if (!(err instanceof HttpError)) throw err;
-          report.refused.push({ row, field: err.field ? csvField(err.field) : null, reason: err.message });
+        if (siteCode) {
+          const siteId = siteIds.get(siteCode);
+          if (siteId) input.siteId = siteId;
+          else refuse(row, badRequest(`site_code ${siteCode} names no site`, { field: 'site_code', code: 'csv.site_unknown', params: { site: siteCode.slice(0, 64) } }));
         }
+        const code = input.code?.trim();
+        if (code) {
+          const earlier = seenCodes.get(code);
+          if (earlier) refuse(row, conflict(`code repeats row ${earlier}`, { field: 'code', code: 'csv.code_repeats', params: { row: earlier } }));
+          else seenCodes.set(code, row);
+        }
+        const existing = code ? currentById.get(idByCode.get(code) ?? '') ?? null : null;
+        const { record, problems } = checkRecord(input, existing, existing ? secrets.get(existing.id)?.passwordEnc ?? null : null, sealPassword, newStreamKey);
+        for (const p of problems) refuse(row, p);
+        planned.push({ row, existing, record });
       }
-      report.refused.sort((a, b) => a.row - b.row);
+
+      if (!options.confirmDuplicate) {
+        // Against the registry…
+        const candidates = planned.map((p, i) => candidate(i, p.record, p.existing));
+        const reported = new Set<string>();
+        for (const m of await repo.findDuplicates(candidates)) {
+          const c = candidates[m.key]!;
+          const once = `${m.key}:${m.attribute}:${m.value}`;
+          if (reported.has(once)) continue;
+          reported.add(once);
+          const err = duplicateError(m, c);
+          refuse(planned[m.key]!.row, err);
+        }
+        // …and between rows of the file.
+        const firstRow = new Map<string, number>();
+        planned.forEach((p, i) => {
+          const c = candidates[i]!;
+          const keys: [string, string, string][] = [];
+          if (c.host) keys.push([`onvif:${c.host.toLowerCase()}:${c.port}`, 'onvif_host', `${c.host}:${c.port}`]);
+          if (c.main) keys.push([`stream:${c.main}`, 'rtsp_main', c.main]);
+          if (c.sub) keys.push([`stream:${c.sub}`, 'rtsp_sub', c.sub]);
+          for (const [key, field, value] of keys) {
+            const earlier = firstRow.get(key);
+            if (earlier === undefined) { firstRow.set(key, p.row); continue; }
+            if (earlier === p.row) continue;
+            refuse(p.row, conflict(`${value} repeats row ${earlier}; import with confirmDuplicate=true to register both`, {
+              field, code: 'csv.duplicate_row', params: { row: earlier, value },
+            }), field);
+          }
+        });
+      }
+
+      refused.sort((a, b) => a.row - b.row);
+      const report: ImportReport = { applied: false, rows: rows.length, created: 0, updated: 0, refused };
+      const summary = () => ({ rows: rows.length, created: report.created, updated: report.updated, refused: refused.length, confirmedDuplicate: Boolean(options.confirmDuplicate) });
+      if (refused.length) {
+        await auditAlone(ctx, { action: 'device.import', targetType: 'device', outcome: 'failed', details: { ...summary(), applied: false } });
+        return report;
+      }
+
+      try {
+        await audited(ctx, async ({ repo: tx, record: audit }) => {
+          for (const { row, existing, record } of planned) {
+            let device: Device | null;
+            try {
+              device = existing ? await tx.update(existing.id, record) : await tx.insert(record);
+            } catch (err) {
+              uniqueViolationAt(row, err);
+            }
+            if (!device) throw notFound('device');
+            if (existing) report.updated++;
+            else report.created++;
+            await audit({
+              action: existing ? 'device.update' : 'device.create', targetType: 'device', targetId: device.id,
+              details: { source: 'import', row, name: device.name, code: device.code },
+            });
+          }
+          await audit({ action: 'device.import', targetType: 'device', details: { ...summary(), applied: true } });
+        });
+      } catch (err) {
+        if (!(err instanceof RowConflict)) throw err;
+        // Another writer took a code between the check and the write: nothing of this file was applied.
+        report.created = 0;
+        report.updated = 0;
+        refuse(err.row, err.refusal);
+        await auditAlone(ctx, { action: 'device.import', targetType: 'device', outcome: 'failed', details: { ...summary(), applied: false } });
+        return report;
+      }
+      report.applied = true;
       return report;
+    },
+
+    /** The import template, its example row naming a site of this installation. */
+    async importTemplate(locale: ListLocale): Promise<string> {
+      const sites = await repo.listSites();
+      return csvTemplate(locale, sites.find((s) => s.kind === 'station')?.code ?? sites[0]?.code ?? null);
+    },
+
+    async statusHistoryOf(id: string, limit = 50) {
+      await service.get(id);
+      return repo.statusHistory(id, limit);
     },
 
     byStreamKey: (key: string) => repo.getByStreamKey(key),
     listSites: () => repo.listSites(),
     statusHistory: (id: string, limit = 50) => repo.statusHistory(id, limit),
+
+    /** Devices in service registered at these ONVIF endpoints (discovery marks what is already registered). */
+    async findByOnvifEndpoints(endpoints: { host: string; port: number }[]): Promise<{ id: string; name: string; host: string; port: number }[]> {
+      const matches = await repo.findDuplicates(endpoints.map((e, key) => ({ key, selfId: null, host: e.host, port: e.port, serial: null, main: null, sub: null })));
+      return matches.filter((m) => m.attribute === 'onvif').map((m) => ({ id: m.deviceId, name: m.deviceName, host: endpoints[m.key]!.host, port: endpoints[m.key]!.port }));
+    },
 
     /** For the gateway only: how to reach the device, password decrypted. */
     async connection(id: string): Promise<DeviceConnection> {
@@ -142,14 +331,31 @@ export function createDeviceService({ repo, boxKey }: DeviceServiceDeps) {
   return service;
 }
 
+/** A write of one import row that a concurrent writer made impossible (a code taken meanwhile). */
+class RowConflict extends Error {
+  constructor(readonly row: number, readonly refusal: HttpError) {
+    super(refusal.message);
+  }
+}
+
+function uniqueViolationAt(row: number, err: unknown): never {
+  if (isUniqueViolation(err, 'devices_code_key')) throw new RowConflict(row, conflict('another device already has this code', { field: 'code', code: 'device.code_taken' }));
+  throw err;
+}
+
 /** API field names → the CSV column a person would look at. */
+const CSV_FIELD: Record<string, string> = {
+  cameraType: 'camera_type', 'onvif.host': 'onvif_host', 'onvif.port': 'onvif_port', 'onvif.username': 'username',
+  'streams.main': 'rtsp_main', 'streams.sub': 'rtsp_sub', 'location.lat': 'lat', 'location.lon': 'lon',
+  'location.heading': 'heading', 'recording.mode': 'recording', 'recording.retentionDays': 'retention_days', siteId: 'site_code',
+};
 function csvField(field: string): string {
-  const map: Record<string, string> = {
-    cameraType: 'camera_type', 'onvif.host': 'onvif_host', 'onvif.port': 'onvif_port', 'onvif.username': 'username',
-    'streams.main': 'rtsp_main', 'streams.sub': 'rtsp_sub', 'location.lat': 'lat', 'location.lon': 'lon',
-    'location.heading': 'heading', 'recording.mode': 'recording', siteId: 'site_code',
-  };
-  return map[field] ?? field;
+  return CSV_FIELD[field] ?? field;
+}
+
+/** The English wording with API field names replaced by the file's column names. */
+function csvReason(message: string): string {
+  return message.replace(/\b(cameraType|onvif\.host|onvif\.port|onvif\.username|streams\.main|streams\.sub|location\.lat|location\.lon|location\.heading|recording\.mode|recording\.retentionDays|siteId)\b/g, (f) => csvField(f));
 }
 
 export type DeviceService = ReturnType<typeof createDeviceService>;

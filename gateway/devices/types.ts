@@ -46,6 +46,8 @@ export interface Device {
   status: DeviceStatus;
   createdAt: Date;
   updatedAt: Date;
+  /** Set when the device was deleted: it is out of service, its footage stays until retention ends. */
+  decommissionedAt: Date | null;
 }
 
 /** What a person may set. Absent fields keep their value on update. */
@@ -113,6 +115,28 @@ export interface DeviceFilter {
 }
 
 export type DeviceSort = 'name' | 'code' | 'status' | 'updatedAt';
+/** The requesting user's language: names sort by pinyin in zh-CN. */
+export type ListLocale = 'zh-CN' | 'en';
+
+/** What identifies a camera besides its code; registering one twice needs confirmation. */
+export type DuplicateAttribute = 'onvif' | 'serial' | 'stream';
+export interface DuplicateCandidate {
+  key: number;
+  selfId: string | null;
+  host: string | null;
+  port: number | null;
+  serial: string | null;
+  main: string | null;
+  sub: string | null;
+}
+export interface DuplicateMatch {
+  key: number;
+  deviceId: string;
+  deviceName: string;
+  deviceCode: string | null;
+  attribute: DuplicateAttribute;
+  value: string;
+}
 
 export interface Site {
   id: string;

@@ -27,6 +27,7 @@ const device: Device = {
   status: { state: 'online', reason: null, lastSeenAt: null, checkedAt: null },
   createdAt: '2026-01-01T00:00:00Z',
   updatedAt: '2026-01-01T00:00:00Z',
+  decommissionedAt: null,
 }
 
 describe('formToInput', () => {

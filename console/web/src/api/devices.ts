@@ -1,4 +1,4 @@
-import { http, seg } from './http.ts'
+import { http, seg, type ErrorParams } from './http.ts'
 
 export type DeviceKind = 'camera' | 'checkpoint' | 'mobile'
 export type CameraType = 'fixed' | 'ptz' | 'face'
@@ -68,6 +68,8 @@ export interface Device {
   status: DeviceStatus
   createdAt: string
   updatedAt: string
+  /** Set once the device was deleted: out of service, its footage kept until its retention ends. */
+  decommissionedAt: string | null
 }
 
 export interface DeviceInput {
@@ -91,6 +93,17 @@ export interface DeviceInput {
   serial?: string | null
   firmware?: string | null
   profiles?: MediaProfile[]
+  /** Register anyway although the ONVIF endpoint, serial or a stream URL is already registered. */
+  confirmDuplicate?: boolean
+}
+
+/** The params of a 409 `device.duplicate`: the device already registered, and what it shares. */
+export interface DuplicateParams {
+  attribute: 'onvif' | 'serial' | 'stream'
+  value: string
+  deviceId: string
+  deviceName: string
+  deviceCode: string
 }
 
 export interface DeviceQuery {
@@ -105,6 +118,8 @@ export interface DeviceQuery {
   pageSize: number
   sort?: DeviceSort
   order?: 'asc' | 'desc'
+  /** How names sort (by pinyin in zh-CN): the UI language. */
+  locale?: string
 }
 
 export interface Page<T> {
@@ -114,10 +129,22 @@ export interface Page<T> {
   pageSize: number
 }
 
+/** One problem of one CSV row: worded from `code` and `params`; `field` is the CSV column. */
+export interface CsvRefusal {
+  row: number
+  field: string | null
+  code: string
+  params: ErrorParams
+  reason: string
+}
+
+/** All or nothing: `applied` false means nothing was written. */
 export interface ImportReport {
+  applied: boolean
+  rows: number
   created: number
   updated: number
-  refused: { row: number; field: string | null; reason: string }[]
+  refused: CsvRefusal[]
 }
 
 export interface ProbeRequest {
@@ -142,6 +169,14 @@ export interface ProbeResult {
   rtspSub: string | null
   snapshotUri: string | null
   ptz: boolean
+  /** What the probe dropped from the camera's answer (a file: or concat: URI…), worded like an error code. */
+  warnings?: ProbeWarning[]
+}
+
+export interface ProbeWarning {
+  code: string
+  params: Record<string, string | number>
+  message: string
 }
 
 export interface DiscoverRequest {
@@ -158,6 +193,8 @@ export interface DiscoveredDevice {
   name: string | null
   hardware: string | null
   scopes: string[]
+  /** The registered device at this ONVIF address, if any. */
+  registered?: { deviceId: string; name: string } | null
 }
 
 export function listDevices(query: DeviceQuery, signal?: AbortSignal): Promise<Page<Device>> {
@@ -180,8 +217,16 @@ export function deleteDevice(id: string): Promise<void> {
   return http.delete(`/devices/${seg(id)}`)
 }
 
-export function importDevicesCsv(csv: string): Promise<ImportReport> {
-  return http.post<ImportReport>('/devices/import', undefined, { raw: { contentType: 'text/csv', data: csv } })
+export function importDevicesCsv(csv: string, confirmDuplicate = false): Promise<ImportReport> {
+  return http.post<ImportReport>('/devices/import', undefined, {
+    raw: { contentType: 'text/csv', data: csv },
+    query: confirmDuplicate ? { confirmDuplicate: true } : undefined,
+  })
+}
+
+/** The import template (header and an example row that imports as it stands), enumeration labels in `locale`. */
+export function fetchImportTemplate(locale: string): Promise<string> {
+  return http.get<string>('/devices/import/template', { query: { locale } })
 }
 
 export function probeDevice(req: ProbeRequest): Promise<ProbeResult> {

@@ -3,16 +3,24 @@ import { deleteDevice } from '../api/devices.ts'
 import { reportError } from '../feedback.ts'
 import { i18n } from '../i18n/index.ts'
 
-/** Ask, delete, say so. Resolves true when the device is gone, false when cancelled or refused. */
-export async function confirmAndDeleteDevice(device: { id: string; name: string }): Promise<boolean> {
+/**
+ * Ask, delete (the server decommissions: the device leaves the list and the gateway, its
+ * footage is kept until its retention period ends), say so. Resolves true when the device
+ * is gone from service, false when cancelled or refused.
+ */
+export async function confirmAndDeleteDevice(device: { id: string; name: string; recording: { retentionDays: number } }): Promise<boolean> {
   const t = i18n.global.t
   try {
-    await ElMessageBox.confirm(t('deviceList.deleteConfirm', { name: device.name }), t('common.warning'), {
-      type: 'warning',
-      confirmButtonText: t('common.delete'),
-      cancelButtonText: t('common.cancel'),
-      confirmButtonClass: 'el-button--danger',
-    })
+    await ElMessageBox.confirm(
+      t('deviceList.deleteConfirm', { name: device.name, days: device.recording.retentionDays }),
+      t('deviceList.deleteTitle'),
+      {
+        type: 'warning',
+        confirmButtonText: t('common.delete'),
+        cancelButtonText: t('common.cancel'),
+        confirmButtonClass: 'el-button--danger',
+      },
+    )
   } catch {
     return false
   }

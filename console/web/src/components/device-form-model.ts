@@ -167,6 +167,12 @@ const FIELD_TO_PROP: Record<string, keyof DeviceFormModel> = {
   'onvif.port': 'onvifPort',
   'onvif.username': 'username',
   'onvif.password': 'password',
+  serial: 'onvifHost',
+  // An ad-hoc ONVIF probe's fields (POST /api/devices/probe).
+  host: 'onvifHost',
+  port: 'onvifPort',
+  username: 'username',
+  password: 'password',
   streams: 'streamMain',
   'streams.main': 'streamMain',
   'streams.sub': 'streamSub',
@@ -185,4 +191,29 @@ export function propForField(field: string): keyof DeviceFormModel | null {
     .replace(/\//g, '.')
     .replace(/\.\d+$/, '')
   return FIELD_TO_PROP[path] ?? null
+}
+
+/** The label (i18n key under device.field) of each form item, to word a server error naming its field. */
+export const PROP_LABEL_KEY: Partial<Record<keyof DeviceFormModel, string>> = {
+  name: 'name',
+  code: 'code',
+  kind: 'kind',
+  cameraType: 'cameraType',
+  siteId: 'site',
+  address: 'address',
+  lat: 'lat',
+  lon: 'lon',
+  heading: 'heading',
+  tags: 'tags',
+  onvifHost: 'onvifHost',
+  onvifPort: 'onvifPort',
+  username: 'username',
+  password: 'password',
+  streamMain: 'streamMain',
+  streamSub: 'streamSub',
+  snapshot: 'snapshot',
+  ptz: 'ptz',
+  recordingMode: 'recording',
+  retentionDays: 'retentionDays',
+  enabled: 'enabled',
 }
