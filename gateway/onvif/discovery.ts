@@ -77,6 +77,23 @@ function scopeValue(scopes: string[], key: string): string | undefined {
   }
 }
 
+/** This machine's own addresses (loopback included): a device there answers on each of them. */
+export function localAddresses(): Set<string> {
+  const out = new Set(['127.0.0.1', '::1', 'localhost']);
+  for (const a of Object.values(os.networkInterfaces()).flat()) if (a) out.add(a.address.toLowerCase());
+  return out;
+}
+
+/**
+ * One result per endpoint reference AND address: the same device answering twice (the Probe
+ * is repeated) or, on this very machine, through several interfaces is one result; two devices
+ * that share an endpoint UUID (cloned firmware, simulators) at different addresses are two.
+ */
+export function discoveryKey(d: Pick<DiscoveredDevice, 'urn' | 'host' | 'port'>, local: ReadonlySet<string> = new Set()): string {
+  const host = d.host.toLowerCase();
+  return `${d.urn.toLowerCase()} ${local.has(host) || host.startsWith('127.') ? 'local' : host}:${d.port}`;
+}
+
 interface Collect {
   bindAddress?: string;
   /** Where to send the Probe: [address, port, multicast interface?]. */
@@ -90,6 +107,7 @@ function collect({ bindAddress, targets, timeoutMs, settleMs }: Collect): Promis
   const messageId = `urn:uuid:${randomUUID()}`;
   const probe = probeMessage(messageId);
   const found = new Map<string, DiscoveredDevice>();
+  const local = localAddresses();
   const socket = dgram.createSocket({ type: 'udp4' });
   return new Promise((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
@@ -109,9 +127,10 @@ function collect({ bindAddress, targets, timeoutMs, settleMs }: Collect): Promis
     socket.on('error', (err) => finish(err));
     socket.on('message', (msg, rinfo) => {
       for (const device of parseProbeMatches(msg, messageId, rinfo.address)) {
-        const known = found.get(device.urn);
+        const key = discoveryKey(device, local);
+        const known = found.get(key);
         if (known) known.xaddrs = [...new Set([...known.xaddrs, ...device.xaddrs])];
-        else if (found.size < MAX_DEVICES) found.set(device.urn, device);
+        else if (found.size < MAX_DEVICES) found.set(key, device);
         if (settleMs !== undefined && found.size === 1 && !known) {
           clearTimeout(timer);
           timer = setTimeout(() => finish(), settleMs);

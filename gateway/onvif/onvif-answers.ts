@@ -133,6 +133,25 @@ export function cleanUri(raw: string, schemes: ('rtsp' | 'rtsps' | 'http' | 'htt
   }
 }
 
+/** The local names of a SOAP fault's Subcode values (`ter:InvalidArgVal`, `ter:NoToken` → InvalidArgVal, NoToken); [] when it is none. */
+export function faultSubcodes(xml: string | undefined): string[] {
+  if (!xml || !/Fault/.test(xml)) return [];
+  let doc: unknown;
+  try {
+    doc = parseSoapXml(xml, 'Fault');
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  let node = get(get(get(get(doc, 'Envelope'), 'Body'), 'Fault'), 'Code');
+  for (let depth = 0; depth < 8 && isNode(node); depth += 1) {
+    const value = str(get(node, 'Value'));
+    if (value && depth > 0) out.push(value.split(':').pop()!);
+    node = get(node, 'Subcode');
+  }
+  return out;
+}
+
 export function ptzStatus(xml: string | undefined): PtzStatus {
   const status = get(answerOf(xml, 'GetStatusResponse'), 'PTZStatus');
   if (!isNode(status)) throw new ProtocolAnswerError('GetStatus has no PTZStatus');

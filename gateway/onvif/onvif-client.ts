@@ -16,7 +16,9 @@ import onvif from 'onvif';
 import type { Cam } from 'onvif';
 import { scrubUrl } from '../../core/log.ts';
 import * as answers from './onvif-answers.ts';
-import type { OnvifCheck, OnvifConn, OnvifErrorCode, OnvifProfile, ProbeResult, PtzPresetInfo, PtzStatus, PtzVelocity } from './types.ts';
+import type {
+  OnvifCheck, OnvifConn, OnvifErrorCode, OnvifFailureKind, OnvifProfile, ProbeResult, ProbeWarning, PtzPresetInfo, PtzStatus, PtzVelocity,
+} from './types.ts';
 
 export const DEFAULT_TIMEOUT_MS = 5000;
 export const MAX_ANSWER_BYTES = 1024 * 1024;
@@ -24,10 +26,21 @@ const SESSION_TTL_MS = 2 * 60_000;
 const MAX_SESSIONS = 512;
 const MAX_PROFILES = 16;
 
+const DEFAULT_KIND: Record<OnvifErrorCode, OnvifFailureKind> = {
+  unreachable: 'unreachable', timeout: 'timeout', auth: 'auth', protocol: 'not_onvif', unsupported: 'unsupported',
+};
+
 export class OnvifError extends Error {
-  constructor(readonly code: OnvifErrorCode, message: string) {
+  /** What exactly failed (types.ts OnvifFailureKind). */
+  readonly kind: OnvifFailureKind;
+  /** The device's own words for a SOAP fault (its Reason text, at most 160 characters). */
+  readonly deviceReason?: string;
+
+  constructor(readonly code: OnvifErrorCode, message: string, detail: { kind?: OnvifFailureKind; deviceReason?: string } = {}) {
     super(message);
     this.name = 'OnvifError';
+    this.kind = detail.kind ?? DEFAULT_KIND[code];
+    if (detail.deviceReason !== undefined) this.deviceReason = detail.deviceReason;
   }
 }
 
@@ -61,32 +74,54 @@ class CallFailure extends Error {
   }
 }
 
-/** Map what the library, Node or the device said to a code and a short reason. */
-export function classifyFailure(err: unknown, xml = ''): { code: OnvifErrorCode; reason: string } {
-  if (err instanceof OnvifError) return { code: err.code, reason: err.message };
+interface Classified {
+  code: OnvifErrorCode;
+  kind: OnvifFailureKind;
+  reason: string;
+  deviceReason?: string;
+}
+
+/** SOAP fault subcodes (ONVIF Core 5.11.2) that say exactly what the device refused. */
+const FAULT_KINDS: Record<string, OnvifFailureKind> = {
+  NoToken: 'no_token', NoProfile: 'no_token', PresetExist: 'preset_exists', TooManyPresets: 'too_many_presets',
+  InvalidPresetName: 'invalid_preset_name', PTZNotSupported: 'no_ptz', NoPTZProfile: 'no_ptz',
+};
+
+/** Map what the library, Node or the device said to a code, a kind and a short reason. */
+export function classifyFailure(err: unknown, xml = ''): Classified {
+  if (err instanceof OnvifError) return { code: err.code, kind: err.kind, reason: err.message, ...(err.deviceReason !== undefined ? { deviceReason: err.deviceReason } : {}) };
   const failure = err instanceof CallFailure ? err.failure : err;
   const raw = err instanceof CallFailure && err.xml ? err.xml : xml;
   const code = typeof failure === 'object' && failure !== null && 'code' in failure ? String(failure.code) : '';
   const message = failure instanceof Error ? failure.message : String(failure);
-  if (code === 'ERR_ONVIF_ANSWER_TOO_LARGE') return { code: 'protocol', reason: message };
+  if (code === 'ERR_ONVIF_ANSWER_TOO_LARGE') return { code: 'protocol', kind: 'too_large', reason: message };
   if (['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'EPIPE', 'ECONNABORTED', 'EADDRNOTAVAIL'].includes(code) ||
     /socket hang up/i.test(message)) {
-    return { code: 'unreachable', reason: code === 'ECONNREFUSED' ? 'connection refused' : code === 'ENOTFOUND' ? 'host not found' : `connection failed (${code || message})` };
+    if (code === 'ECONNREFUSED') return { code: 'unreachable', kind: 'refused', reason: 'connection refused' };
+    if (code === 'ENOTFOUND') return { code: 'unreachable', kind: 'host_not_found', reason: 'host not found' };
+    return { code: 'unreachable', kind: 'unreachable', reason: `connection failed (${code || message})` };
   }
-  if (code === 'ETIMEDOUT' || /network timeout|timed? ?out/i.test(message)) return { code: 'timeout', reason: 'no answer in time' };
-  if (code.startsWith('HPE_')) return { code: 'protocol', reason: 'answer is not HTTP' };
-  if (/notauthori[sz]ed|not authori[sz]ed|unauthori[sz]ed|authentication failed|authentication headers not found|\b401\b/i.test(`${message} ${raw.slice(0, 4096)}`)) {
-    return { code: 'auth', reason: 'credentials refused' };
+  if (code === 'ETIMEDOUT' || /network timeout|timed? ?out/i.test(message)) return { code: 'timeout', kind: 'timeout', reason: 'no answer in time' };
+  if (code.startsWith('HPE_')) return { code: 'protocol', kind: 'not_onvif', reason: 'answer is not HTTP' };
+  const subcodes = answers.faultSubcodes(raw);
+  if (subcodes.includes('NotAuthorized') ||
+    /notauthori[sz]ed|not authori[sz]ed|unauthori[sz]ed|authentication failed|authentication headers not found|\b401\b/i.test(`${message} ${raw.slice(0, 4096)}`)) {
+    return { code: 'auth', kind: 'auth', reason: 'credentials refused' };
   }
+  const specific = subcodes.map((s) => FAULT_KINDS[s]).find((k) => k !== undefined);
+  if (specific === 'no_ptz') return { code: 'unsupported', kind: 'no_ptz', reason: 'the device has no PTZ' };
   if (/ActionNotSupported|NoSuchService|not implemented|not supported/i.test(`${message} ${raw.slice(0, 4096)}`)) {
-    return { code: 'unsupported', reason: `not supported by the device (${message.slice(0, 120)})` };
+    return { code: 'unsupported', kind: 'unsupported', reason: `not supported by the device (${message.slice(0, 120)})` };
   }
-  if (failure instanceof answers.ProtocolAnswerError) return { code: 'protocol', reason: message };
+  if (failure instanceof answers.ProtocolAnswerError) return { code: 'protocol', kind: 'not_onvif', reason: message };
   const fault = /^ONVIF SOAP Fault: ?(.*)$/s.exec(message);
-  if (fault) return { code: 'protocol', reason: `the device answered with a fault: ${fault[1]?.slice(0, 160) || 'no reason given'}` };
+  if (fault) {
+    const deviceReason = fault[1]?.trim().slice(0, 160) ?? '';
+    return { code: 'protocol', kind: specific ?? 'fault', reason: `the device answered with a fault: ${deviceReason || 'no reason given'}`, deviceReason };
+  }
   // The library reading an answer that lacks what it expects (`Cannot read properties of undefined`).
-  if (failure instanceof TypeError) return { code: 'protocol', reason: 'the answer lacks the elements ONVIF requires' };
-  return { code: 'protocol', reason: `unexpected answer (${message.slice(0, 160)})` };
+  if (failure instanceof TypeError) return { code: 'protocol', kind: 'not_onvif', reason: 'the answer lacks the elements ONVIF requires' };
+  return { code: 'protocol', kind: 'not_onvif', reason: `unexpected answer (${message.slice(0, 160)})` };
 }
 
 type Callback = (err: unknown, data?: unknown, xml?: string) => void;
@@ -183,60 +218,100 @@ async function withDevice<T>(conn: OnvifConn, what: string, work: (s: Session) =
   try {
     return await Promise.race([run(), deadline]);
   } catch (err) {
-    const { code, reason } = classifyFailure(err);
-    if (code !== 'unsupported' && mode !== 'transient') sessions.delete(sessionKey(conn));
+    const { code, kind, reason, deviceReason } = classifyFailure(err);
+    // A device that refused one argument (a preset token) is still reachable: keep its session.
+    const sessionOk = code === 'unsupported' || ['no_token', 'preset_exists', 'too_many_presets', 'invalid_preset_name'].includes(kind);
+    if (!sessionOk && mode !== 'transient') sessions.delete(sessionKey(conn));
     if (err instanceof OnvifError) throw err;
-    throw new OnvifError(code, `ONVIF ${where(conn)}: ${what} failed: ${scrubUrl(reason)}`);
+    throw new OnvifError(code, `ONVIF ${where(conn)}: ${what} failed: ${scrubUrl(reason)}`, { kind, ...(deviceReason !== undefined ? { deviceReason: scrubUrl(deviceReason) } : {}) });
   } finally {
     clearTimeout(timer);
   }
 }
 
-/** Connect, read identity, profiles, stream and snapshot URIs. */
+const URI_WARNINGS = {
+  stream: { refused: { code: 'onvif.stream_uri_refused' }, missing: { code: 'onvif.stream_uri_missing' } },
+  snapshot: { refused: { code: 'onvif.snapshot_uri_refused' }, missing: { code: 'onvif.snapshot_uri_missing' } },
+} as const;
+
+/** A URI the URL policy refused, as a warning that names the profile and the scheme but not the URI (it may hold credentials). */
+function uriWarning(which: 'stream' | 'snapshot', profile: { token: string; name: string }, raw: string | null): ProbeWarning {
+  const scheme = raw === null ? '' : /^([A-Za-z][A-Za-z0-9+.-]{0,19}):/.exec(raw)?.[1]?.toLowerCase() ?? '';
+  const what = which === 'stream' ? 'stream URI' : 'snapshot URI';
+  return {
+    code: URI_WARNINGS[which][raw === null ? 'missing' : 'refused'].code,
+    params: { profile: profile.name, token: profile.token, scheme: scheme || '?' },
+    message: raw === null
+      ? `profile ${profile.name}: the device reported no ${what}`
+      : `profile ${profile.name}: the ${what} the device reported (${scheme || 'no scheme'}:) is not an allowed media URL and was dropped`,
+  };
+}
+
+/** The Uri of a GetStreamUri/GetSnapshotUri answer, or null when the answer has none. */
+function reportedUri(xml: string | undefined, operation: 'GetStreamUriResponse' | 'GetSnapshotUriResponse'): string | null {
+  try {
+    return answers.mediaUri(xml, operation);
+  } catch (err) {
+    if (err instanceof answers.ProtocolAnswerError) return null;
+    throw err;
+  }
+}
+
+/**
+ * Connect, read identity, profiles, stream and snapshot URIs. A URI the device reports
+ * that the URL policy refuses (`file:`, `concat:`, no host…) is dropped from its profile
+ * and named in `warnings`; the rest of the probe still succeeds.
+ */
 export async function probeDevice(conn: OnvifConn): Promise<ProbeResult> {
   return withDevice(conn, 'probe', async (s) => {
     const info = answers.deviceInformation((await call(s.cam, 'getDeviceInformation')).xml);
-    if (!s.media) throw new OnvifError('unsupported', `ONVIF ${where(conn)}: the device has no media service`);
+    if (!s.media) throw new OnvifError('unsupported', `ONVIF ${where(conn)}: the device has no media service`, { kind: 'no_media' });
     const found = answers.profiles((await call(s.cam, 'getProfiles')).xml).slice(0, MAX_PROFILES);
+    if (found.length === 0) throw new OnvifError('protocol', `ONVIF ${where(conn)}: the device has no video profile`, { kind: 'no_rtsp_profile' });
+    const warnings: ProbeWarning[] = [];
     const profiles: (OnvifProfile & { ptz: boolean })[] = [];
     for (const p of found) {
-      const got = await call(s.cam, 'getStreamUri', { protocol: 'RTSP', stream: 'RTP-Unicast', profileToken: p.token });
-      const rtspUri = answers.cleanUri(answers.mediaUri(got.xml, 'GetStreamUriResponse'), ['rtsp', 'rtsps']);
-      if (rtspUri) profiles.push({ ...p, rtspUri });
+      const raw = reportedUri((await call(s.cam, 'getStreamUri', { protocol: 'RTSP', stream: 'RTP-Unicast', profileToken: p.token })).xml, 'GetStreamUriResponse');
+      const rtspUri = raw === null ? null : answers.cleanUri(raw, ['rtsp', 'rtsps']);
+      if (!rtspUri) warnings.push(uriWarning('stream', p, raw));
+      profiles.push(rtspUri ? { ...p, rtspUri } : { ...p });
     }
-    const ranked = [...profiles].sort((a, b) => b.width * b.height - a.width * a.height);
+    const ranked = profiles.filter((p) => p.rtspUri).sort((a, b) => b.width * b.height - a.width * a.height);
     const main = ranked[0];
-    if (!main) throw new OnvifError('protocol', `ONVIF ${where(conn)}: no video profile with an RTSP stream`);
     let snapshotUri: string | null = null;
+    const snapshotProfile = main ?? profiles[0]!;
     try {
-      const got = await call(s.cam, 'getSnapshotUri', { profileToken: main.token });
-      snapshotUri = answers.cleanUri(answers.mediaUri(got.xml, 'GetSnapshotUriResponse'), ['http', 'https']);
+      const raw = reportedUri((await call(s.cam, 'getSnapshotUri', { profileToken: snapshotProfile.token })).xml, 'GetSnapshotUriResponse');
+      snapshotUri = raw === null ? null : answers.cleanUri(raw, ['http', 'https']);
+      // No snapshot URI is common (and fine); a refused one is worth saying.
+      if (raw !== null && !snapshotUri) warnings.push(uriWarning('snapshot', snapshotProfile, raw));
     } catch (err) {
       const { code } = classifyFailure(err);
       if (code === 'unreachable' || code === 'timeout') throw err;
     }
-    if (snapshotUri) main.snapshotUri = snapshotUri;
+    if (snapshotUri) snapshotProfile.snapshotUri = snapshotUri;
     s.ptzProfile = profiles.find((p) => p.ptz)?.token;
     return {
       ...info,
       profiles: profiles.map(({ ptz: _ptz, ...p }) => p),
-      rtspMain: main.rtspUri,
-      rtspSub: (ranked[1] ?? main).rtspUri,
+      rtspMain: main?.rtspUri ?? null,
+      rtspSub: (ranked[1] ?? main)?.rtspUri ?? null,
       snapshotUri,
       ptz: s.ptz && s.ptzProfile !== undefined,
       onvifTime: s.deviceTime?.toISOString(),
+      warnings,
     };
   }, 'fresh');
 }
 
 /** The profile PTZ commands address: the first with a PTZ configuration. */
 async function ptzProfile(s: Session, conn: OnvifConn): Promise<string> {
-  if (!s.ptz) throw new OnvifError('unsupported', `ONVIF ${where(conn)}: the device has no PTZ service`);
+  if (!s.ptz) throw new OnvifError('unsupported', `ONVIF ${where(conn)}: the device has no PTZ service`, { kind: 'no_ptz' });
   if (!s.ptzProfile) {
     const found = answers.profiles((await call(s.cam, 'getProfiles')).xml);
     s.ptzProfile = found.find((p) => p.ptz)?.token;
   }
-  if (!s.ptzProfile) throw new OnvifError('unsupported', `ONVIF ${where(conn)}: no profile has a PTZ configuration`);
+  if (!s.ptzProfile) throw new OnvifError('unsupported', `ONVIF ${where(conn)}: no profile has a PTZ configuration`, { kind: 'no_ptz' });
   return s.ptzProfile;
 }
 

@@ -12,6 +12,30 @@ export interface OnvifConn {
 
 export type OnvifErrorCode = 'unreachable' | 'timeout' | 'auth' | 'protocol' | 'unsupported';
 
+/**
+ * What exactly went wrong, finer than the code, so a person is told what to do
+ * (service.ts turns it into an HTTP status and an API error code):
+ * unreachable: `refused` (nothing listens on the port), `host_not_found` (the name does not resolve), `unreachable`;
+ * timeout: `timeout`; auth: `auth`;
+ * protocol: `too_large`, `not_onvif` (not HTTP, not SOAP, or lacking what ONVIF requires), `fault` (a SOAP fault),
+ * `no_rtsp_profile` (no video profile with a usable RTSP URI), `no_token` (the device knows no such token),
+ * `preset_exists`, `too_many_presets`, `invalid_preset_name`;
+ * unsupported: `unsupported`, `no_media`, `no_ptz`.
+ */
+export type OnvifFailureKind =
+  | 'refused' | 'host_not_found' | 'unreachable' | 'timeout' | 'auth'
+  | 'too_large' | 'not_onvif' | 'fault' | 'no_rtsp_profile' | 'no_token' | 'preset_exists' | 'too_many_presets' | 'invalid_preset_name'
+  | 'unsupported' | 'no_media' | 'no_ptz';
+
+/** Something a probe refused from the device's answer while the rest of it succeeded (a hostile profile URI). */
+export interface ProbeWarning {
+  /** An API error code (`onvif.stream_uri_refused`), worded by the web app like an error. */
+  code: string;
+  params: Record<string, string | number>;
+  /** English, for scripts and logs. */
+  message: string;
+}
+
 export interface OnvifProfile {
   token: string;
   name: string;
@@ -20,8 +44,11 @@ export interface OnvifProfile {
   width: number;
   height: number;
   fps?: number;
-  /** Without credentials; only rtsp: and rtsps: URIs are accepted. */
-  rtspUri: string;
+  /**
+   * Without credentials; only rtsp: and rtsps: URIs are accepted. Absent when the device
+   * reported none, or one the URL policy refuses (the probe then carries a warning).
+   */
+  rtspUri?: string;
   snapshotUri?: string;
 }
 
@@ -33,14 +60,16 @@ export interface ProbeResult {
   hardwareId?: string;
   /** In the device's order. */
   profiles: OnvifProfile[];
-  /** The highest-resolution profile's stream. */
-  rtspMain: string;
+  /** The highest-resolution profile's stream; null when no profile has a usable one. */
+  rtspMain: string | null;
   /** The next one down; the main stream again when the device has one profile. */
-  rtspSub: string;
+  rtspSub: string | null;
   snapshotUri: string | null;
   ptz: boolean;
   /** The device's clock (UTC, ISO 8601) when it was asked. */
   onvifTime?: string;
+  /** URIs the device reported and the URL policy refused (dropped from the result), and similar. */
+  warnings: ProbeWarning[];
 }
 
 export interface PtzVelocity {

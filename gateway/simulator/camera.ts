@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import type { PtzState, PtzVector, SimCamera, SimCameraSpec, SimFault } from './types.ts';
 
@@ -68,6 +69,7 @@ export function createSimCamera(spec: SimCameraSpec): SimCameraHandle {
 
   const camera: SimCameraHandle = {
     spec,
+    uuid: spec.uuid ?? randomUUID(),
     ptz,
     faults,
     rtspPort: spec.rtspPort,

@@ -25,13 +25,18 @@ export const PROFILE_MAIN = 'Profile_101';
 export const PROFILE_SUB = 'Profile_102';
 const VIDEO_SOURCE = 'VideoSource_1';
 
-/** A stable `urn:uuid:` per camera id (name-based, SHA-1, like RFC 4122 version 5). */
-export function endpointUrn(camera: SimCamera): string {
-  const h = createHash('sha1').update(`skynet-sim:${camera.spec.id}`).digest();
+/** A name-based UUID (SHA-1, like RFC 4122 version 5): the same name gives the same UUID. */
+export function nameUuid(name: string): string {
+  const h = createHash('sha1').update(`skynet-sim:${name}`).digest();
   h[6] = (h[6]! & 0x0f) | 0x50;
   h[8] = (h[8]! & 0x3f) | 0x80;
   const hex = h.subarray(0, 16).toString('hex');
-  return `urn:uuid:${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/** The camera's WS-Discovery endpoint reference: `urn:uuid:` and its unique UUID. */
+export function endpointUrn(camera: SimCamera): string {
+  return `urn:uuid:${camera.uuid}`;
 }
 
 export function cameraScopes(camera: SimCamera): string[] {
@@ -166,6 +171,14 @@ function mediaCaps(): string {
     `<trt:StreamingCapabilities RTPMulticast="false" RTP_TCP="true" RTP_RTSP_TCP="true"/></trt:Capabilities>`;
 }
 
+const HOSTILE_FILE = 'file:///etc/passwd';
+
+/** The stream URI the camera reports: its own, or with the `hostile-uris` fault a `concat:` that would read the client's disk. */
+function reportedStreamUri(camera: SimCamera, stream: 'main' | 'sub'): string {
+  if (camera.faults.has('hostile-uris') && stream === 'main') return `concat:${camera.rtspUri('main')}|${HOSTILE_FILE}`;
+  return camera.rtspUri(stream);
+}
+
 export const mediaOperations: Record<string, Operation> = {
   GetProfiles: ({ camera }) =>
     `<trt:GetProfilesResponse>${streamProfiles(camera).map((p) => profileXml(camera, p)).join('')}</trt:GetProfilesResponse>`,
@@ -184,7 +197,7 @@ export const mediaOperations: Record<string, Operation> = {
   GetStreamUri: ({ camera, params }) => {
     const p = findProfile(camera, params);
     if (!('token' in p)) return p;
-    return `<trt:GetStreamUriResponse><trt:MediaUri><tt:Uri>${esc(camera.rtspUri(p.stream))}</tt:Uri>` +
+    return `<trt:GetStreamUriResponse><trt:MediaUri><tt:Uri>${esc(reportedStreamUri(camera, p.stream))}</tt:Uri>` +
       `<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false</tt:InvalidAfterReboot>` +
       `<tt:Timeout>PT60S</tt:Timeout></trt:MediaUri></trt:GetStreamUriResponse>`;
   },
@@ -192,7 +205,7 @@ export const mediaOperations: Record<string, Operation> = {
   GetSnapshotUri: ({ camera, params }) => {
     const p = findProfile(camera, params);
     if (!('token' in p)) return p;
-    return `<trt:GetSnapshotUriResponse><trt:MediaUri><tt:Uri>${esc(camera.snapshotUri())}</tt:Uri>` +
+    return `<trt:GetSnapshotUriResponse><trt:MediaUri><tt:Uri>${esc(camera.faults.has('hostile-uris') ? HOSTILE_FILE : camera.snapshotUri())}</tt:Uri>` +
       `<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false</tt:InvalidAfterReboot>` +
       `<tt:Timeout>PT60S</tt:Timeout></trt:MediaUri></trt:GetSnapshotUriResponse>`;
   },

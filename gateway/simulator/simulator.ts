@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { log as rootLog } from '../../core/log.ts';
 import { createSimCamera } from './camera.ts';
+import { nameUuid } from './onvif-device.ts';
 import { startOnvifServer } from './onvif-server.ts';
 import { startRtspServer } from './rtsp-server.ts';
 import { H264Source } from './source.ts';
@@ -22,6 +24,11 @@ export interface SimulatorOptions {
   idleStopMs?: number;
   /** Time zone of the burned-in clocks (the site's); the machine's when absent. */
   timezone?: string;
+  /**
+   * Each camera's endpoint UUID is derived from this and its id, so two simulators never
+   * share one (default: random per simulator; give a stable seed to keep UUIDs across restarts).
+   */
+  seed?: string;
 }
 
 export interface SimMedia {
@@ -103,7 +110,9 @@ async function startCamera(spec: SimCameraSpec, idleStopMs: number | undefined):
 export async function startSimulator(opts: SimulatorOptions): Promise<Simulator> {
   const host = opts.host ?? '127.0.0.1';
   const given = typeof opts.cameras === 'number' ? Array.from({ length: opts.cameras }, () => ({})) : opts.cameras;
-  const specs = given.map((g, i) => defaultSpec(i, { timezone: opts.timezone, ...g }, { host, basePort: opts.basePort }));
+  const seed = opts.seed ?? randomUUID();
+  const specs = given.map((g, i) => defaultSpec(i, { timezone: opts.timezone, ...g }, { host, basePort: opts.basePort }))
+    .map((s) => ({ ...s, uuid: s.uuid ?? nameUuid(`${seed}:${s.id}`) }));
   const ids = new Set(specs.map((s) => s.id));
   if (ids.size !== specs.length) throw new Error('simulated camera ids must be unique');
 

@@ -31,13 +31,21 @@ export interface PtzState {
  * - `drop`: close every RTSP connection now and refuse new ones (connection refused / closed);
  * - `stall`: keep connections open but stop sending media;
  * - `garbage`: answer RTSP and ONVIF with bytes that are not the protocol;
- * - `refuse-auth`: reject every credential (RTSP 401, ONVIF NotAuthorized).
+ * - `refuse-auth`: reject every credential (RTSP 401, ONVIF NotAuthorized);
+ * - `hostile-uris`: report URIs no client may open: the main profile's stream URI is a
+ *   `concat:` of the real one and `file:///etc/passwd`, every snapshot URI is `file:///etc/passwd`
+ *   (the sub profile's stream URI stays usable).
  */
-export type SimFault = 'drop' | 'stall' | 'garbage' | 'refuse-auth';
+export type SimFault = 'drop' | 'stall' | 'garbage' | 'refuse-auth' | 'hostile-uris';
 
 export interface SimCameraSpec {
   /** Short id, used in paths and logs: `cam-001`. */
   id: string;
+  /**
+   * The WS-Discovery endpoint UUID (`urn:uuid:…`, without the prefix). Unique per camera across
+   * simulators; a random one when absent (startSimulator derives it from its seed and the id).
+   */
+  uuid?: string;
   /** Display name, may be Chinese: `城关镇人民路口-01`. */
   name: string;
   /** National 20-digit device code, when the site uses one. */
@@ -67,6 +75,8 @@ export interface SimCameraSpec {
 /** The runtime view the protocol servers read and change. */
 export interface SimCamera {
   readonly spec: SimCameraSpec;
+  /** Endpoint UUID (spec.uuid, or a random one). */
+  readonly uuid: string;
   readonly ptz: PtzState;
   readonly faults: Set<SimFault>;
   /** Actual ports once listening. */

@@ -139,6 +139,32 @@ describe('gateway side: answers and errors', () => {
     expect(classifyFailure(new OnvifError('auth', 'x')).code).toBe('auth');
   });
 
+  it('says exactly what failed: the kind behind each code, from Node\'s error or the fault\'s subcodes', () => {
+    const err = (message: string, code?: string) => Object.assign(new Error(message), code ? { code } : {});
+    expect(classifyFailure(err('connect ECONNREFUSED', 'ECONNREFUSED')).kind).toBe('refused');
+    expect(classifyFailure(err('getaddrinfo ENOTFOUND cam.example', 'ENOTFOUND')).kind).toBe('host_not_found');
+    expect(classifyFailure(err('connect EHOSTUNREACH', 'EHOSTUNREACH')).kind).toBe('unreachable');
+    expect(classifyFailure(err('Wrong ONVIF SOAP response')).kind).toBe('not_onvif');
+    expect(classifyFailure(Object.assign(new Error('too big'), { code: 'ERR_ONVIF_ANSWER_TOO_LARGE' })).kind).toBe('too_large');
+    expect(classifyFailure(err('ONVIF SOAP Fault: Optional action not implemented')).kind).toBe('unsupported');
+    const fault = (sub: string, reason: string) => ({ xml: faultXml(faults.invalidArg(sub, reason)), err: err(`ONVIF SOAP Fault: ${reason}`) });
+    for (const [sub, kind] of [['NoToken', 'no_token'], ['PresetExist', 'preset_exists'], ['InvalidPresetName', 'invalid_preset_name'], ['Other', 'fault']] as const) {
+      const f = fault(sub, 'refused');
+      expect(classifyFailure(f.err, f.xml)).toMatchObject({ code: 'protocol', kind, deviceReason: 'refused' });
+    }
+    expect(classifyFailure(err('ONVIF SOAP Fault: PTZ is not supported by this device'), faultXml(faults.ptzNotSupported())).kind).toBe('no_ptz');
+    expect(new OnvifError('protocol', 'x').kind).toBe('not_onvif');
+    expect(new OnvifError('unsupported', 'x', { kind: 'no_media' }).kind).toBe('no_media');
+  });
+
+  it('reads a fault\'s subcodes, and nothing from what is not a fault', () => {
+    expect(answers.faultSubcodes(faultXml(faults.invalidArg('NoToken', 'No such preset')))).toEqual(['InvalidArgVal', 'NoToken']);
+    expect(answers.faultSubcodes(faultXml(faults.notAuthorized()))).toEqual(['NotAuthorized']);
+    expect(answers.faultSubcodes('<Envelope><Body><GetStatusResponse/></Body></Envelope>')).toEqual([]);
+    expect(answers.faultSubcodes('\u0000Fault garbage')).toEqual([]);
+    expect(answers.faultSubcodes(undefined)).toEqual([]);
+  });
+
   it('reads ProbeMatches for our probe only, and ignores junk', () => {
     const probe = readProbe(probeMessage('urn:uuid:42'));
     expect(probe).toEqual({ messageId: 'urn:uuid:42', types: ['dn:NetworkVideoTransmitter'], scopes: [] });
