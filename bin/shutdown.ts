@@ -4,7 +4,12 @@
  * the process at once (child process groups are killed by their owners' exit
  * hooks). Nothing waits forever "for ffmpeg".
  */
-export function createShutdown(log: { info: (o: object | string, m?: string) => void; warn: (o: object | string, m?: string) => void }, limitMs = 10_000) {
+export function createShutdown(
+  log: { info: (o: object | string, m?: string) => void; warn: (o: object | string, m?: string) => void },
+  limitMs = 10_000,
+  /** Tells a person at the terminal that the signal was heard (the log line may go to a file). */
+  announce: (line: string) => void = () => {},
+) {
   const closers: { name: string; close: () => Promise<void> }[] = [];
   let shuttingDown = false;
 
@@ -15,6 +20,7 @@ export function createShutdown(log: { info: (o: object | string, m?: string) => 
     }
     shuttingDown = true;
     log.info(`${signal}: stopping…`);
+    announce('Stopping Skynet…');
     const hard = setTimeout(() => {
       log.warn(`shutdown took longer than ${limitMs} ms: exiting`);
       process.exit(1);

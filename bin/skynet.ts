@@ -5,13 +5,14 @@ import { ensureDatabase, migrate } from '../core/db/migrate.ts';
 import { createPool, unreachableMessage } from '../core/db/pool.ts';
 import { ensureFirstAdmin } from '../core/identity/bootstrap.ts';
 import { ROLES, type Role } from '../core/identity/types.ts';
-import { createLogger } from '../core/log.ts';
+import type { Logger } from '../core/log.ts';
 import { createPlatform, StartupError, type Platform } from '../core/platform.ts';
 import { startConsole } from '../console/server/main.ts';
 import { ensureWebBuilt } from '../console/server/web.ts';
 import { startGateway } from '../gateway/main.ts';
 import { startWorkers } from '../workers/main.ts';
 import { startDemo } from './demo.ts';
+import { processLogging, shownPath, type LogSettings } from './logging.ts';
 import { createShutdown } from './shutdown.ts';
 
 const USAGE = `skynet — video surveillance management platform
@@ -29,12 +30,14 @@ usage: skynet <command> [options]
   user add NAME       add a user
                         --roles admin,monitor (required)  --password P (or SKYNET_NEW_PASSWORD;
                         generated and printed when absent)  --display-name "…"
+  keys rotate-media   sign media tokens with a new key id from now on (old tokens keep
+                      working for their 30-minute life); no restart needed
 
-Configuration: environment variables SKYNET_* and an optional skynet.yaml (see README).`;
+Configuration: environment variables SKYNET_* and an optional skynet.yaml (see README).
+Logs: warnings and errors on the terminal, everything in data/logs/skynet.log;
+      SKYNET_LOG_FORMAT=json (production) writes JSON lines to standard output.`;
 
-const log = createLogger();
-
-async function migrateDatabase(config: Config): Promise<void> {
+async function migrateDatabase(config: Config, log: Logger): Promise<string[]> {
   try {
     const created = await ensureDatabase(config.database.url);
     if (created) log.info({ database: new URL(config.database.url).pathname.slice(1) }, 'created the database');
@@ -48,30 +51,41 @@ async function migrateDatabase(config: Config): Promise<void> {
   try {
     const applied = await migrate(pool);
     for (const m of applied) log.info({ migration: m.name }, 'applied migration');
+    return applied.map((m) => m.name);
   } finally {
     await pool.end();
   }
 }
 
-async function platformFor(config: Config): Promise<Platform> {
-  return createPlatform(config, log);
-}
+type Admin = Awaited<ReturnType<typeof ensureFirstAdmin>>;
 
-function printBanner(config: Config, admin: Awaited<ReturnType<typeof ensureFirstAdmin>>, demo: { cameras: number } | null): void {
+/**
+ * What a person needs once everything is ready, printed last so no log line buries it.
+ * With JSON logs (a collector reads standard output) a generated password is not
+ * printed: it is in its file.
+ */
+function printBanner(config: Config, logs: LogSettings, logFile: string | null, admin: Admin, demo: { cameras: number } | null, what = 'Skynet'): void {
   const consoleUrl = `http://127.0.0.1:${config.console.port}`;
   const lines = [
     '',
-    `  Skynet is running — ${config.site.name}`,
+    `  ${what} is running — ${config.site.name}`,
     `  Console:   ${consoleUrl}/            (API docs: ${consoleUrl}/docs)`,
-    `  Gateway:   ${config.gateway.publicUrl ?? `http://127.0.0.1:${config.gateway.port}`}`,
   ];
+  if (what === 'Skynet') lines.push(`  Gateway:   ${config.gateway.publicUrl ?? `http://127.0.0.1:${config.gateway.port}`}`);
   if (admin.created) {
-    lines.push(`  Login:     ${admin.username} / ${admin.generated ? admin.password : '(the password in SKYNET_ADMIN_PASSWORD)'}`);
-    if (admin.file) lines.push(`             (also saved in ${admin.file}; change it after the first login)`);
+    const shown = admin.generated && !(logs.format === 'json' && admin.file);
+    lines.push(`  Login:     ${admin.username} / ${shown ? admin.password : admin.generated ? '(generated)' : '(the password in SKYNET_ADMIN_PASSWORD)'}`);
+    if (admin.file) lines.push(`             (${shown ? 'also ' : ''}saved in ${shownPath(admin.file)}; change it after the first login)`);
   } else lines.push('  Login:     with your existing account (first admin: user "admin")');
   if (demo) lines.push(`  Demo site: ${demo.cameras} simulated cameras live; the rest of the registry is offline on purpose`);
+  if (logFile) lines.push(`  Log:       ${shownPath(logFile)}${logs.format === 'text' ? ' (warnings and errors also here)' : ''}`);
   lines.push('  Stop:      Ctrl-C', '');
   process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** The one line a process started by hand prints once it is ready (text logs only: JSON readers have the log line). */
+function printReady(logs: LogSettings, logFile: string | null, line: string): void {
+  if (logs.format === 'text') process.stdout.write(`${line}${logFile ? `  (log: ${shownPath(logFile)})` : ''}\n`);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -81,16 +95,20 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const config = loadConfig();
-  const shutdown = createShutdown(log);
+  const { settings: logs, log, file: logFile } = processLogging(config);
+  const shutdown = createShutdown(log, 10_000, (line) => { if (logs.format === 'text') process.stdout.write(`${line}\n`); });
+  const platformFor = (c: Config): Promise<Platform> => createPlatform(c, log);
 
   switch (command) {
     case 'migrate': {
-      await migrateDatabase(config);
+      const applied = await migrateDatabase(config, log);
       log.info('database is up to date');
+      printReady(logs, logFile, `database is up to date${applied.length ? ` (applied ${applied.join(', ')})` : ''}`);
       return;
     }
     case 'up': {
-      await migrateDatabase(config);
+      if (logs.format === 'text') process.stdout.write(`Starting Skynet — ${config.site.name}…${logFile ? ` (log: ${shownPath(logFile)})` : ''}\n`);
+      await migrateDatabase(config, log);
       const platform = await platformFor(config);
       shutdown.add('platform', () => platform.close());
       const admin = await ensureFirstAdmin(platform.identity, { password: config.admin.password, dataDir: config.dataDir });
@@ -103,7 +121,8 @@ async function main(argv: string[]): Promise<void> {
       shutdown.add('workers', () => workers.close());
       const consoleApp = await startConsole(platform);
       shutdown.add('console', () => consoleApp.close());
-      printBanner(config, admin, demo ? { cameras: demo.cameras } : null);
+      log.info({ console: config.console.port, gateway: config.gateway.port, demo: Boolean(demo) }, 'skynet is running');
+      printBanner(config, logs, logFile, admin, demo ? { cameras: demo.cameras } : null);
       return;
     }
     case 'gateway': {
@@ -111,6 +130,8 @@ async function main(argv: string[]): Promise<void> {
       shutdown.add('platform', () => platform.close());
       const gateway = await startGateway(platform);
       shutdown.add('gateway', () => gateway.close());
+      log.info({ nodeId: config.gateway.nodeId, port: config.gateway.port }, 'gateway is running');
+      printReady(logs, logFile, `Skynet gateway ${config.gateway.nodeId} is running — ${config.gateway.publicUrl ?? `http://127.0.0.1:${config.gateway.port}`}. Stop: Ctrl-C`);
       return;
     }
     case 'workers': {
@@ -118,16 +139,19 @@ async function main(argv: string[]): Promise<void> {
       shutdown.add('platform', () => platform.close());
       const workers = await startWorkers(platform);
       shutdown.add('workers', () => workers.close());
+      log.info('workers are running');
+      printReady(logs, logFile, 'Skynet workers are running. Stop: Ctrl-C');
       return;
     }
     case 'console': {
       const platform = await platformFor(config);
       shutdown.add('platform', () => platform.close());
       const admin = await ensureFirstAdmin(platform.identity, { password: config.admin.password, dataDir: config.dataDir });
-      if (admin.created) printBanner(config, admin, null);
       await ensureWebBuilt(log);
       const app = await startConsole(platform);
       shutdown.add('console', () => app.close());
+      log.info({ port: config.console.port }, 'console is running');
+      if (admin.created || logs.format === 'text') printBanner(config, logs, logFile, admin, null, 'The Skynet console');
       return;
     }
     case 'simulate': {
@@ -162,6 +186,17 @@ async function main(argv: string[]): Promise<void> {
         const e = err as { field?: string; message: string; statusCode?: number };
         if (e.statusCode) throw new StartupError(`${e.field ? `--${e.field === 'username' ? 'NAME' : e.field}: ` : ''}${e.message}`);
         throw err;
+      } finally {
+        await platform.close();
+      }
+      return;
+    }
+    case 'keys': {
+      if (rest[0] !== 'rotate-media' || rest.length > 1) throw new StartupError('usage: skynet keys rotate-media');
+      const platform = await platformFor(config);
+      try {
+        const rotated = await platform.mediaKeys.rotate({ kind: 'system', userId: null, username: 'cli' });
+        process.stdout.write(`media tokens are now signed with key id ${rotated.kid}; tokens of ${rotated.retired.join(', ') || 'no earlier key'} keep working for ${rotated.graceSeconds / 60} minutes. Running gateways and consoles pick it up within seconds.\n`);
       } finally {
         await platform.close();
       }

@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -23,9 +23,9 @@ const env = {
   SKYNET_SIMULATOR_BASE_PORT: String(port + 10),
   SKYNET_SIMULATOR_LIVE_CAMERAS: '2',
   SKYNET_ADMIN_PASSWORD: 'cli-admin-password',
-  SKYNET_LOG_LEVEL: 'warn',
 };
-delete (env as Record<string, string | undefined>).VITEST;
+// The defaults a person gets: text on the terminal, the log in <dataDir>/logs/skynet.log.
+for (const k of ['VITEST', 'SKYNET_LOG_LEVEL', 'SKYNET_LOG_FORMAT', 'SKYNET_LOG_FILE']) delete (env as Record<string, string | undefined>)[k];
 
 function skynet(args: string[], extra: Record<string, string> = {}) {
   return spawnSync(process.execPath, ['bin/skynet.js', ...args], { env: { ...env, ...extra }, encoding: 'utf8', timeout: 60_000 });
@@ -62,14 +62,36 @@ describe('skynet CLI refusals', () => {
   });
 });
 
+describe('skynet logs', () => {
+  it('refuses an unknown log format or level in one line', () => {
+    const format = skynet(['migrate'], { SKYNET_LOG_FORMAT: 'xml' });
+    expect(format.status).toBe(1);
+    expect(format.stderr.trim().split('\n')).toHaveLength(1);
+    expect(format.stderr).toContain('SKYNET_LOG_FORMAT = "xml" is invalid — expected text or json');
+  });
+
+  it('tells a person in one line; writes JSON lines to standard output with SKYNET_LOG_FORMAT=json', () => {
+    const text = skynet(['migrate']);
+    expect(text.status).toBe(0);
+    expect(text.stdout.trim().split('\n')).toEqual([expect.stringMatching(/^database is up to date/)]);
+    expect(text.stderr).toBe('');
+    const json = skynet(['migrate'], { SKYNET_LOG_FORMAT: 'json' });
+    expect(json.status).toBe(0);
+    const lines = json.stdout.trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string });
+    expect(lines.at(-1)).toMatchObject({ level: 30, msg: 'database is up to date' });
+  });
+});
+
 describe('skynet up', () => {
   let child: ChildProcess;
   let output = '';
+  let stdout = '';
+  let stderr = '';
 
   it('migrates, seeds the demo site, starts everything and prints the URLs and login', async () => {
     child = spawn(process.execPath, ['bin/skynet.js', 'up'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout!.on('data', (d) => { output += d; });
-    child.stderr!.on('data', (d) => { output += d; });
+    child.stdout!.on('data', (d) => { output += d; stdout += d; });
+    child.stderr!.on('data', (d) => { output += d; stderr += d; });
     await expect.poll(() => output, { timeout: 120_000, interval: 500 }).toContain('Skynet is running');
     expect(output).toContain(`http://127.0.0.1:${port}/`);
     expect(output).toContain('admin');
@@ -93,6 +115,33 @@ describe('skynet up', () => {
     expect(live.status).toBe(200);
     expect(((await live.json()) as { playable: boolean }).playable).toBe(true);
     expect(spawnSync('pgrep', ['-f', dataDir], { encoding: 'utf8' }).stdout.trim()).not.toBe('');
+  });
+
+  it('keeps the terminal short: the banner last, no request lines, warnings as readable lines; the log in a file', async () => {
+    for (let i = 0; i < 20; i++) {
+      expect((await fetch(`http://127.0.0.1:${port}/api/health`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${port}/api/no-such-route?token=secret-${i}`)).status).toBe(404);
+    }
+    const out = stdout.trimEnd().split('\n');
+    expect(out.length).toBeLessThan(15);
+    expect(out[0]).toMatch(/^Starting Skynet — .*\(log: .*logs\/skynet\.log\)$/);
+    expect(out.at(-1)).toBe('  Stop:      Ctrl-C');
+    expect(out.slice(-8).join('\n')).toContain('Skynet is running');
+    expect(out.slice(-8).join('\n')).toMatch(/Log: +.*logs\/skynet\.log/);
+    // Whatever reaches the terminal besides the banner is a warning or an error, one readable line each.
+    for (const line of stderr.split('\n').filter(Boolean)) {
+      expect(line).toMatch(/^(\d\d:\d\d:\d\d (WARN |ERROR|FATAL) \S|\(node:\d+\) |\(Use `node --trace-warnings)/);
+    }
+    expect(output).not.toContain('"msg"');
+    expect(output).not.toContain('request completed');
+    // The file has the whole info-level log as JSON, and the request lines only at debug (absent here).
+    const file = join(dataDir, 'logs', 'skynet.log');
+    expect(existsSync(file)).toBe(true);
+    const entries = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { level: number; msg: string });
+    expect(entries.map((e) => e.msg)).toContain('skynet is running');
+    expect(entries.map((e) => e.msg)).toContain('applied migration');
+    expect(entries.filter((e) => /request|not found/.test(e.msg))).toEqual([]);
+    expect(entries.every((e) => e.level >= 30)).toBe(true);
   });
 
   it('stops everything within seconds on Ctrl-C, leaving no ffmpeg behind', async () => {
