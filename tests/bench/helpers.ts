@@ -22,7 +22,7 @@ export async function benchPlatform(overrides: Record<string, unknown> = {}): Pr
   await pool.end();
   const config = loadConfig({
     env: {}, file: undefined,
-    overrides: { 'database.url': databaseUrl, 'redis.prefix': `skynet-bench:${id}:`, dataDir, 'console.port': 0, 'gateway.port': 0, 'gateway.host': '127.0.0.1', 'ingest.rtmpPort': 0, 'ingest.rtmpHost': '127.0.0.1', ...overrides },
+    overrides: { 'database.url': databaseUrl, 'redis.prefix': `skynet-bench:${id}:`, dataDir, 'console.port': 0, 'gateway.port': 0, 'gateway.internalPort': 0, 'gateway.host': '127.0.0.1', 'ingest.rtmpPort': 0, 'ingest.rtmpHost': '127.0.0.1', ...overrides },
   });
   const platform = await createPlatform(config, createLogger({ level: 'warn' }));
   return {
