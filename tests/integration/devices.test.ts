@@ -120,6 +120,15 @@ describe('bad input', () => {
     expect(res.json()).toMatchObject({ error: 'bad_request', field });
   });
 
+  it('refuses a JSON body that is not valid UTF-8 with 400, storing nothing', async () => {
+    const name = Buffer.concat([Buffer.from('{"name":"坏'), Buffer.from([0xff, 0xfe]), Buffer.from('字"}')]);
+    const res = await app.inject({ method: 'POST', url: '/api/devices', payload: name, headers: { cookie: admin, 'content-type': 'application/json' } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ error: 'bad_request', code: 'request.invalid_utf8' });
+    const { rows } = await platform.pool.query(`SELECT count(*)::int AS n FROM devices WHERE name LIKE '坏%字'`);
+    expect(rows[0].n).toBe(0);
+  });
+
   it('refuses a snapshot URL that is not http(s)', async () => {
     const res = await post('/api/devices', { name: '坏快照', streams: { snapshot: 'rtsp://127.0.0.1/snap' } });
     expect(res.json()).toMatchObject({ field: 'streams.snapshot' });
