@@ -7,7 +7,7 @@ interface DeviceRow {
   heading: number | null; tags: string[]; onvif_host: string | null; onvif_port: number | null; username: string | null;
   has_password: boolean; rtsp_main: string | null; rtsp_sub: string | null; snapshot_uri: string | null;
   profiles: StreamProfile[]; vendor: string | null; model: string | null; serial: string | null; firmware: string | null;
-  ptz: boolean; recording_mode: Device['recording']['mode']; retention_days: number; stream_key: string | null;
+  ptz: boolean; recording_mode: Device['recording']['mode']; retention_days: number; stream_key_hash: string | null;
   enabled: boolean; status: DeviceState; status_reason: string | null; last_seen_at: Date | null; checked_at: Date | null;
   created_at: Date; updated_at: Date; decommissioned_at: Date | null;
 }
@@ -17,7 +17,7 @@ const SELECT = `
   SELECT d.id, d.kind, d.camera_type, d.name, d.code, d.site_id, s.name AS site_name, d.address, d.lat, d.lon, d.heading,
          d.tags, d.onvif_host, d.onvif_port, d.username, d.password_enc IS NOT NULL AS has_password, d.rtsp_main, d.rtsp_sub,
          d.snapshot_uri, d.profiles, d.vendor, d.model, d.serial, d.firmware, d.ptz, d.recording_mode, d.retention_days,
-         d.stream_key, d.enabled, d.status, d.status_reason, d.last_seen_at, d.checked_at, d.created_at, d.updated_at,
+         d.stream_key_hash, d.enabled, d.status, d.status_reason, d.last_seen_at, d.checked_at, d.created_at, d.updated_at,
          d.decommissioned_at
   FROM devices d LEFT JOIN sites s ON s.id = d.site_id`;
 
@@ -30,7 +30,7 @@ function toDevice(r: DeviceRow): Device {
     onvif: r.onvif_host ? { host: r.onvif_host, port: r.onvif_port ?? 80, username: r.username, hasPassword: r.has_password } : null,
     streams: { main: r.rtsp_main, sub: r.rtsp_sub, snapshot: r.snapshot_uri },
     profiles: r.profiles, vendor: r.vendor, model: r.model, serial: r.serial, firmware: r.firmware, ptz: r.ptz,
-    recording: { mode: r.recording_mode, retentionDays: r.retention_days }, streamKey: r.stream_key, enabled: r.enabled,
+    recording: { mode: r.recording_mode, retentionDays: r.retention_days }, streamKey: null, hasStreamKey: r.stream_key_hash !== null, streamKeyHash: r.stream_key_hash, enabled: r.enabled,
     status: { state: r.status, reason: r.status_reason, lastSeenAt: r.last_seen_at, checkedAt: r.checked_at },
     createdAt: r.created_at, updatedAt: r.updated_at, decommissionedAt: r.decommissioned_at,
   };
@@ -47,12 +47,12 @@ const SORT_SQL: Record<Exclude<DeviceSort, 'name'>, string> = {
 
 const COLUMNS = ['kind', 'camera_type', 'name', 'code', 'site_id', 'address', 'lat', 'lon', 'heading', 'tags', 'onvif_host',
   'onvif_port', 'username', 'password_enc', 'rtsp_main', 'rtsp_sub', 'snapshot_uri', 'profiles', 'vendor', 'model', 'serial',
-  'firmware', 'ptz', 'recording_mode', 'retention_days', 'stream_key', 'enabled'] as const;
+  'firmware', 'ptz', 'recording_mode', 'retention_days', 'stream_key_hash', 'enabled'] as const;
 
 function values(d: DeviceRecord): unknown[] {
   return [d.kind, d.cameraType, d.name, d.code, d.siteId, d.address, d.lat, d.lon, d.heading, d.tags, d.onvifHost, d.onvifPort,
     d.username, d.passwordEnc, d.rtspMain, d.rtspSub, d.snapshotUri, JSON.stringify(d.profiles), d.vendor, d.model, d.serial,
-    d.firmware, d.ptz, d.recordingMode, d.retentionDays, d.streamKey, d.enabled];
+    d.firmware, d.ptz, d.recordingMode, d.retentionDays, d.streamKeyHash, d.enabled];
 }
 
 /** Only devices in service: a decommissioned one is kept for its footage, never listed or run. */
@@ -113,9 +113,15 @@ function deviceQueries(db: Queryable) {
       return rows[0] ? toDevice(rows[0]) : null;
     },
 
-    async getByStreamKey(streamKey: string): Promise<Device | null> {
-      const { rows } = await db.query<DeviceRow>(`${SELECT} WHERE d.stream_key = $1 AND d.decommissioned_at IS NULL`, [streamKey]);
+    /** By the SHA-256 (hex) of a stream key: keys are never stored. */
+    async getByStreamKeyHash(hash: string): Promise<Device | null> {
+      const { rows } = await db.query<DeviceRow>(`${SELECT} WHERE d.stream_key_hash = $1 AND d.decommissioned_at IS NULL`, [hash]);
       return rows[0] ? toDevice(rows[0]) : null;
+    },
+
+    async setStreamKeyHash(id: string, hash: string): Promise<boolean> {
+      const { rowCount } = await db.query(`UPDATE devices SET stream_key_hash = $2, updated_at = now() WHERE id = $1 AND kind = 'mobile' AND decommissioned_at IS NULL`, [id, hash]);
+      return (rowCount ?? 0) > 0;
     },
 
     /** The sealed password; read by the gateway process only. */

@@ -116,6 +116,15 @@ export const deviceRoutes = fp(async (app: App, { devices, timezone }: DeviceRou
     return reply.code(204).send(null);
   });
 
+  app.post('/api/devices/:id/stream-key', {
+    config: { access: { roles: ADMIN }, audit: 'device.stream_key_rotate' },
+    schema: {
+      tags: ['devices'], summary: 'Rotate a mobile camera\'s RTMP stream key',
+      description: 'A new stream key, shown in this answer only (it is stored as a hash). New pushes need it at once; a push already running goes on until it ends. Audited.',
+      params: IdParams, response: { 200: Type.Object({ streamKey: Type.String() }), ...errors(400, 401, 403, 404, 409) },
+    },
+  }, async (req) => devices.rotateStreamKey(req.params.id, who(req)));
+
   // The CSV import in its own (encapsulated) scope: only this route parses text/csv and
   // text/plain bodies; every other route accepts JSON alone.
   await app.register(async (scope: App) => {

@@ -5,7 +5,7 @@ import { open, randomToken, seal } from '../../core/crypto.ts';
 import { badRequest, conflict, HttpError, isUniqueViolation, notFound } from '../../core/http/errors.ts';
 import { csvTemplate, parseDeviceCsv, type CsvRefusal } from './csv.ts';
 import type { DeviceRepository } from './repository.ts';
-import { checkRecord, toRecord } from './validate.ts';
+import { checkRecord, hashStreamKey, toRecord } from './validate.ts';
 import type {
   Device, DeviceConnection, DeviceFilter, DeviceInput, DeviceRecord, DeviceSort, DuplicateCandidate, DuplicateMatch, ListLocale,
 } from './types.ts';
@@ -112,7 +112,8 @@ export function createDeviceService({ repo, boxKey }: DeviceServiceDeps) {
           action: 'device.create', targetType: 'device', targetId: device.id,
           details: { name: device.name, code: device.code, ...(dup ? { duplicateOf: { deviceId: dup.deviceId, attribute: dup.attribute }, confirmedDuplicate: true } : {}) },
         });
-        return device;
+        // A new mobile camera's stream key: in this answer only (it is stored as a hash).
+        return record.newStreamKey ? { ...device, streamKey: record.newStreamKey } : device;
       });
     },
 
@@ -281,7 +282,23 @@ export function createDeviceService({ repo, boxKey }: DeviceServiceDeps) {
       return repo.statusHistory(id, limit);
     },
 
-    byStreamKey: (key: string) => repo.getByStreamKey(key),
+    byStreamKey: (key: string) => repo.getByStreamKeyHash(hashStreamKey(key)),
+
+    /**
+     * A new RTMP stream key for a mobile camera, returned once; the old key stops
+     * working for new pushes at once (a push already running goes on until it ends).
+     */
+    async rotateStreamKey(id: string, ctx?: WriteContext): Promise<{ streamKey: string }> {
+      return audited(ctx, async ({ repo: tx, record: audit }) => {
+        const device = await service.get(id);
+        if (device.decommissionedAt) throw conflict('this device was decommissioned; it can no longer be changed', { code: 'device.decommissioned', params: { name: device.name } });
+        if (device.kind !== 'mobile') throw badRequest('only mobile cameras push with a stream key', { field: 'kind', code: 'device.not_mobile' });
+        const streamKey = newStreamKey();
+        if (!(await tx.setStreamKeyHash(id, hashStreamKey(streamKey)))) throw notFound('device');
+        await audit({ action: 'device.stream_key_rotate', targetType: 'device', targetId: id, details: { name: device.name } });
+        return { streamKey };
+      });
+    },
     listSites: () => repo.listSites(),
     statusHistory: (id: string, limit = 50) => repo.statusHistory(id, limit),
 
@@ -320,7 +337,7 @@ export function createDeviceService({ repo, boxKey }: DeviceServiceDeps) {
           onvifHost: device.onvif?.host ?? null, onvifPort: device.onvif?.port ?? null,
           username: secret?.username ?? null, password,
           rtspMain: device.streams.main, rtspSub: device.streams.sub, snapshotUri: device.streams.snapshot,
-          ptz: device.ptz, enabled: device.enabled, recordingMode: device.recording.mode, streamKey: device.streamKey,
+          ptz: device.ptz, enabled: device.enabled, recordingMode: device.recording.mode,
           encoding: device.profiles[0]?.encoding ?? null,
         };
       });

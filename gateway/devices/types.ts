@@ -41,7 +41,11 @@ export interface Device {
   firmware: string | null;
   ptz: boolean;
   recording: { mode: RecordingMode; retentionDays: number };
+  /** A mobile camera's RTMP stream key, present only in the answer that created or rotated it: stored as a hash, shown once. */
   streamKey: string | null;
+  hasStreamKey: boolean;
+  /** SHA-256 (hex) of the key; internal, never in an API answer (not in DeviceSchema). */
+  streamKeyHash: string | null;
   enabled: boolean;
   status: DeviceStatus;
   createdAt: Date;
@@ -99,7 +103,9 @@ export interface DeviceRecord {
   ptz: boolean;
   recordingMode: RecordingMode;
   retentionDays: number;
-  streamKey: string | null;
+  streamKeyHash: string | null;
+  /** A key made for this write (a new mobile camera): returned once, never stored. */
+  newStreamKey?: string;
   enabled: boolean;
 }
 
@@ -163,7 +169,6 @@ export interface DeviceConnection {
   ptz: boolean;
   enabled: boolean;
   recordingMode: RecordingMode;
-  streamKey: string | null;
   /** Video encoding of the main profile as ONVIF reported it (H264, H265…), null when unknown. */
   encoding: string | null;
   /** Set when the stored password cannot be decrypted (the secret key changed): the device needs its password again. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { badRequest, type HttpError } from '../../core/http/errors.ts';
 import { checkMediaUrl, UrlRefused, type MediaScheme } from '../streams/url-policy.ts';
 import { CAMERA_TYPES, DEVICE_KINDS, RECORDING_MODES, type Device, type DeviceInput, type DeviceRecord } from './types.ts';
@@ -162,7 +163,7 @@ export function checkRecord(input: DeviceInput, current: Device | null, currentP
     firmware: text(input.firmware, current?.firmware, 'firmware'),
     ptz: input.ptz ?? current?.ptz ?? cameraType === 'ptz',
     recordingMode, retentionDays,
-    streamKey: kind === 'mobile' ? current?.streamKey ?? newStreamKey() : null,
+    ...streamKeyFields(kind, current, newStreamKey),
     enabled: input.enabled ?? current?.enabled ?? true,
   };
   return { record, problems };
@@ -173,4 +174,17 @@ export function toRecord(input: DeviceInput, current: Device | null, currentPass
   const { record, problems } = checkRecord(input, current, currentPasswordEnc, seal, newStreamKey);
   if (problems[0]) throw problems[0];
   return record;
+}
+
+/** SHA-256 (hex) of an RTMP stream key: what the registry keeps and looks pushes up by. */
+export function hashStreamKey(key: string): string {
+  return createHash('sha256').update(key, 'utf8').digest('hex');
+}
+
+/** A mobile camera keeps its key's hash; a new one gets a key (returned once); others have none. */
+function streamKeyFields(kind: string, current: Device | null, newStreamKey: () => string): { streamKeyHash: string | null; newStreamKey?: string } {
+  if (kind !== 'mobile') return { streamKeyHash: null };
+  if (current?.streamKeyHash) return { streamKeyHash: current.streamKeyHash };
+  const key = newStreamKey();
+  return { streamKeyHash: hashStreamKey(key), newStreamKey: key };
 }

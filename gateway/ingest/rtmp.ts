@@ -199,6 +199,9 @@ export async function startRtmpIngest(opts: RtmpIngestOptions): Promise<RtmpInge
     const busy = live.get(conn.name) ?? [...live.values()].find((c) => c.deviceId === owner.deviceId);
     if (busy) return refuse(conn, 'device already publishing', { deviceId: owner.deviceId });
 
+    // Broadcast under the device id, not the key: the gateway's own ffmpeg pulls it as
+    // /live/<device id> (sourceUrl), so no process learns the key, which is stored hashed.
+    conn.session.streamPath = `/${RTMP_APP}/${owner.deviceId}`;
     const b = broadcastFor(conn.session.streamPath);
     conn.session.broadcast = b;
     if (b.postPublish(conn.session) !== null) return refuse(conn, 'stream already has a publisher', { deviceId: owner.deviceId });
@@ -340,7 +343,7 @@ export async function startRtmpIngest(opts: RtmpIngestOptions): Promise<RtmpInge
 
   return {
     port,
-    sourceUrl: (streamKey) => `rtmp://${urlHost}:${port}/${RTMP_APP}/${encodeURIComponent(streamKey)}`,
+    sourceUrl: (deviceId) => `rtmp://${urlHost}:${port}/${RTMP_APP}/${encodeURIComponent(deviceId)}`,
     publishing: () => [...live.values()].flatMap((c) => (c.deviceId ? [c.deviceId] : [])),
     close() {
       closing ??= (async () => {

@@ -30,7 +30,8 @@ export interface RtmpIngest {
   /** The port actually bound. */
   port: number;
   /** The loopback URL the gateway's own ffmpeg pulls this push from. */
-  sourceUrl(streamKey: string): string;
+  /** The loopback pull URL of a device's push (by device id: the key is never needed again). */
+  sourceUrl(deviceId: string): string;
   /** Device ids pushing right now. */
   publishing(): string[];
   /** Stop listening and drop every connection (publishers get `onUnpublish`); the port is free when it resolves. */

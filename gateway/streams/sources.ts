@@ -17,7 +17,7 @@ export interface SourceRegistry {
 /** What sources need of RTMP ingest. */
 export interface PushedStreams {
   publishing(): string[];
-  sourceUrl(streamKey: string): string;
+  sourceUrl(deviceId: string): string;
 }
 
 /** The source a device's session pulls; throws (4xx/503 HttpError) when it cannot run now. */
@@ -26,8 +26,8 @@ export function sourceOfConnection(c: DeviceConnection, pushes: PushedStreams): 
   if (c.credentialError) throw unavailable(c.credentialError);
   let url = c.rtspMain;
   if (c.kind === 'mobile') {
-    if (!c.streamKey || !pushes.publishing().includes(c.id)) throw unavailable('this mobile camera is not pushing video right now');
-    url = pushes.sourceUrl(c.streamKey);
+    if (!pushes.publishing().includes(c.id)) throw unavailable('this mobile camera is not pushing video right now');
+    url = pushes.sourceUrl(c.id);
   }
   if (!url) throw badRequest('this device has no stream URL', 'streams.main');
   return { deviceId: c.id, name: c.name, url, username: c.username, password: c.password, encoding: c.encoding, record: c.recordingMode === 'continuous' };

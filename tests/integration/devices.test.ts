@@ -10,6 +10,7 @@ import { createStreamRepository } from '../../gateway/streams/repository.ts';
 import { checkMediaUrlInput } from '../../gateway/streams/url-policy.ts';
 import { HttpError } from '../../core/http/errors.ts';
 import { CSV_ENUMS } from '../../gateway/devices/csv.ts';
+import { hashStreamKey } from '../../gateway/devices/validate.ts';
 import zhCN from '../../console/web/src/i18n/zh-CN.ts';
 import en from '../../console/web/src/i18n/en.ts';
 import { loginAs, testPlatform, type LogCapture } from '../helpers/platform.ts';
@@ -102,6 +103,40 @@ describe('device registry CRUD', () => {
     const res = await post('/api/devices', { name: '执法记录仪-0001', kind: 'mobile' });
     expect(res.json().streamKey).toMatch(/^[A-Za-z0-9_-]{20,}$/);
     expect(res.json().cameraType).toBeNull();
+  });
+
+  it('keeps stream keys as hashes, shows one once to admins, and rotates it', async () => {
+    const created = (await post('/api/devices', { name: '执法记录仪-0002', kind: 'mobile' })).json();
+    const key = created.streamKey as string;
+    expect(key).toMatch(/^[A-Za-z0-9_-]{20,}$/);
+    // Stored as its SHA-256, never in clear.
+    const { rows } = await platform.pool.query(`SELECT stream_key_hash FROM devices WHERE id = $1`, [created.id]);
+    expect(rows[0].stream_key_hash).toBe(hashStreamKey(key));
+    const { rows: clear } = await platform.pool.query(`SELECT count(*)::int AS n FROM devices WHERE row_to_json(devices)::text LIKE $1`, [`%${key}%`]);
+    expect(clear[0].n).toBe(0);
+    // Later answers say a key is set, and never what it is, to admins and staff alike.
+    for (const cookie of [admin, monitor]) {
+      const got = (await app.inject({ method: 'GET', url: `/api/devices/${created.id}`, headers: { cookie } })).json();
+      expect(got).toMatchObject({ streamKey: null, hasStreamKey: true });
+      expect(JSON.stringify(got)).not.toContain(key);
+    }
+    const devices = createDeviceService({ repo: createDeviceRepository(platform.pool), boxKey: platform.keys.box });
+    expect((await devices.byStreamKey(key))?.id).toBe(created.id);
+    // Rotation: admins only, audited; the old key stops finding the device.
+    expect((await post(`/api/devices/${created.id}/stream-key`, {}, monitor)).statusCode).toBe(403);
+    const rotated = await post(`/api/devices/${created.id}/stream-key`, {});
+    expect(rotated.statusCode, rotated.body).toBe(200);
+    const fresh = rotated.json().streamKey as string;
+    expect(fresh).not.toBe(key);
+    expect(await devices.byStreamKey(key)).toBeNull();
+    expect((await devices.byStreamKey(fresh))?.id).toBe(created.id);
+    const { rows: audit } = await platform.pool.query(`SELECT outcome FROM audit_log WHERE action = 'device.stream_key_rotate' AND target_id = $1`, [created.id]);
+    expect(audit.map((r) => r.outcome)).toEqual(['ok']);
+    // A camera has no key to rotate.
+    const camera = (await post('/api/devices', { name: '枪机-无密钥' })).json();
+    const refused = await post(`/api/devices/${camera.id}/stream-key`, {});
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json()).toMatchObject({ code: 'device.not_mobile' });
   });
 });
 

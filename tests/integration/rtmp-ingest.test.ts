@@ -84,7 +84,7 @@ afterAll(async () => {
 describe('rtmp ingest', () => {
   it('binds an ephemeral port and gives a loopback pull URL', () => {
     expect(ingest.port).toBeGreaterThan(0);
-    expect(ingest.sourceUrl(KEY)).toBe(`rtmp://127.0.0.1:${ingest.port}/live/${KEY}`);
+    expect(ingest.sourceUrl('dev-mobile-1')).toBe(`rtmp://127.0.0.1:${ingest.port}/live/dev-mobile-1`);
     expect(ingest.publishing()).toEqual([]);
   });
 
@@ -95,7 +95,7 @@ describe('rtmp ingest', () => {
 
     const probe = await run('ffprobe', [
       '-v', 'error', '-rw_timeout', '10000000', '-analyzeduration', '500000', '-show_entries', 'stream=codec_name,width,height', '-of', 'json',
-      ingest.sourceUrl(KEY),
+      ingest.sourceUrl('dev-mobile-1'),
     ], 20_000).done;
     expect(probe.code, probe.stderr).toBe(0);
     const { streams } = JSON.parse(probe.stdout) as { streams: { codec_name: string; width: number; height: number }[] };

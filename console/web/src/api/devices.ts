@@ -63,7 +63,9 @@ export interface Device {
   firmware: string | null
   ptz: boolean
   recording: Recording
+  /** Only in the answer that created the device or rotated its key: shown once. */
   streamKey?: string | null
+  hasStreamKey?: boolean
   enabled: boolean
   status: DeviceStatus
   createdAt: string
@@ -211,6 +213,11 @@ export function createDevice(input: DeviceInput): Promise<Device> {
 
 export function updateDevice(id: string, input: Partial<DeviceInput>): Promise<Device> {
   return http.patch<Device>(`/devices/${seg(id)}`, input)
+}
+
+/** A new RTMP stream key for a mobile camera (admins), shown once. */
+export function rotateStreamKey(id: string): Promise<{ streamKey: string }> {
+  return http.post<{ streamKey: string }>(`/devices/${seg(id)}/stream-key`, {})
 }
 
 export function deleteDevice(id: string): Promise<void> {

@@ -341,6 +341,14 @@ const en: MessageSchema = {
     column: 'Column',
     values: 'Values',
   },
+  streamKey: {
+    title: 'Stream key',
+    set: 'Set (shown once, when made)',
+    rotate: 'Generate new',
+    rotateConfirm: 'Generate a new stream key for "{name}"? The old key stops working at once; the device must push with the new one.',
+    onceNotice: 'The stream key of "{name}" is shown this once only: copy it now and configure the device:',
+    copied: 'I have copied it',
+  },
   discover: {
     title: 'Discover devices',
     host: 'Target host',

@@ -340,6 +340,14 @@ const zhCN = {
     column: '列',
     values: '可填值',
   },
+  streamKey: {
+    title: '推流密钥',
+    set: '已设置（仅在生成时显示一次）',
+    rotate: '重新生成',
+    rotateConfirm: '为“{name}”生成新的推流密钥？旧密钥立即失效，设备需改用新密钥推流。',
+    onceNotice: '“{name}”的推流密钥如下，仅显示这一次，请立即复制并配置到设备：',
+    copied: '我已复制',
+  },
   discover: {
     title: '发现设备',
     host: '目标地址',
