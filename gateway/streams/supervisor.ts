@@ -64,6 +64,7 @@ export class StreamSupervisor {
   private liveSince: number | null = null;
   private spawns = 0;
   private failures = 0;
+  private lastFailureReason: string | null = null;
   private forceTranscode = false;
   private codecSeen = false;
   private command: string | null = null;
@@ -274,7 +275,11 @@ export class StreamSupervisor {
       return;
     }
     const failure = planned?.failure ?? relayed ?? classifyFailure(proc.tail.get(), exit);
-    this.log.warn({ reason: failure.reason, code: exit.code, signal: exit.signal, stderr: tail }, 'ffmpeg ended');
+    // A camera that stays down fails again every back-off: warn when it starts failing or the
+    // reason changes, and keep the repeats at debug (each is still a stream_events row).
+    const repeat = this.failures > 0 && failure.reason === this.lastFailureReason;
+    this.lastFailureReason = failure.reason;
+    this.log[repeat ? 'debug' : 'warn']({ reason: failure.reason, code: exit.code, signal: exit.signal, stderr: tail, failures: this.failures + 1 }, 'ffmpeg ended');
     this.fail(failure, tail);
   }
 
