@@ -10,7 +10,7 @@ import { createPlatform, StartupError, type Platform } from '../core/platform.ts
 import { startConsole } from '../console/server/main.ts';
 import { ensureWebBuilt } from '../console/server/web.ts';
 import { startGateway } from '../gateway/main.ts';
-import { startWorkers } from '../workers/main.ts';
+import { parseQueues, startWorkers } from '../workers/main.ts';
 import { startDemo } from './demo.ts';
 import { processLogging, shownPath, type LogSettings } from './logging.ts';
 import { createShutdown } from './shutdown.ts';
@@ -22,7 +22,7 @@ usage: skynet <command> [options]
   up                  migrate, then run gateway + workers + console on this node
                       (with no site configured: the demo site and simulated cameras)
   gateway             run a gateway node (devices, health, ONVIF, media)
-  workers             run the job workers
+  workers             run the job workers (every queue, or --queues snapshot,export)
   console             run the console (API + web app)
   migrate             create the database if missing and apply migrations
   simulate            run simulated ONVIF/RTSP cameras
@@ -30,6 +30,8 @@ usage: skynet <command> [options]
   user add NAME       add a user
                         --roles admin,monitor (required)  --password P (or SKYNET_NEW_PASSWORD;
                         generated and printed when absent)  --display-name "…"
+  verify FILE.zip     check an evidence package offline: the manifest's Ed25519 signature and
+                      the SHA-256 of every file; --key PUBLIC.pem (else the key it carries)
   keys rotate-media   sign media tokens with a new key id from now on (old tokens keep
                       working for their 30-minute life); no restart needed
 
@@ -94,6 +96,12 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(USAGE + '\n');
     return;
   }
+  // Offline: no configuration, database or network needed to check a package.
+  if (command === 'verify') {
+    const { runVerifyCommand } = await import('../workers/export/verify-cli.ts');
+    process.exitCode = await runVerifyCommand(rest, { out: process.stdout, err: process.stderr });
+    return;
+  }
   const config = loadConfig();
   const { settings: logs, log, file: logFile } = processLogging(config);
   const shutdown = createShutdown(log, 10_000, (line) => { if (logs.format === 'text') process.stdout.write(`${line}\n`); });
@@ -135,12 +143,19 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'workers': {
+      let queues;
+      try {
+        const { values } = parseArgs({ args: rest, options: { queues: { type: 'string' } }, strict: true });
+        queues = parseQueues(values.queues);
+      } catch (err) {
+        throw new StartupError((err as Error).message);
+      }
       const platform = await platformFor(config);
       shutdown.add('platform', () => platform.close());
-      const workers = await startWorkers(platform);
+      const workers = await startWorkers(platform, { queues });
       shutdown.add('workers', () => workers.close());
       log.info('workers are running');
-      printReady(logs, logFile, 'Skynet workers are running. Stop: Ctrl-C');
+      printReady(logs, logFile, `Skynet workers are running (queues: ${workers.queues.join(', ')}). Stop: Ctrl-C`);
       return;
     }
     case 'console': {

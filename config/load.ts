@@ -153,6 +153,9 @@ function checkCrossFields(config: Config, origin: Map<string, string>): void {
   if (config.console.port !== 0 && config.console.port === config.gateway.port && config.console.host === config.gateway.host) {
     throw new ConfigError('gateway.port', config.gateway.port, 'a port different from console.port', origin.get('gateway.port') ?? 'configuration');
   }
+  if (config.retention.lowWaterPercent >= config.retention.highWaterPercent) {
+    throw new ConfigError('retention.lowWaterPercent', config.retention.lowWaterPercent, `a percentage below retention.highWaterPercent (${config.retention.highWaterPercent})`, origin.get('retention.lowWaterPercent') ?? 'configuration');
+  }
   if (config.gateway.internalPort !== 0 && config.gateway.internalPort === config.gateway.port) {
     throw new ConfigError('gateway.internalPort', config.gateway.internalPort, 'a port different from gateway.port', origin.get('gateway.internalPort') ?? 'configuration');
   }

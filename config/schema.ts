@@ -80,9 +80,52 @@ export const ConfigSchema = Type.Object({
     concurrency: Type.Integer({ minimum: 1, maximum: 1000, default: 128, description: 'an integer from 1 to 1000' }),
     timeoutMs: Type.Integer({ minimum: 100, maximum: 60_000, default: 3000, description: 'milliseconds from 100 to 60000' }),
   }, { default: {} }),
+  /** The job workers (BullMQ): concurrency per queue, how they reach media, how they stop. */
+  workers: Type.Object({
+    concurrency: Type.Object({
+      snapshot: Type.Integer({ minimum: 1, maximum: 64, default: 4, description: 'an integer from 1 to 64' }),
+      export: Type.Integer({ minimum: 1, maximum: 16, default: 1, description: 'an integer from 1 to 16' }),
+      retention: Type.Integer({ minimum: 1, maximum: 1, default: 1, description: '1 (retention runs one at a time)' }),
+      maintenance: Type.Integer({ minimum: 1, maximum: 4, default: 1, description: 'an integer from 1 to 4' }),
+    }, { default: {} }),
+    /**
+     * Read the gateway's media directory (<dataDir>/media) directly: only where this worker
+     * shares that disk with the gateway (same machine, or a shared volume). Otherwise every
+     * segment is fetched from the gateway node that holds it, through its internal API.
+     */
+    sharedMedia: Type.Boolean({ default: false, description: 'true or false (true only where the gateway\'s media directory is on this machine or a shared volume)' }),
+    /** A job whose worker stops renewing its lock for this long (killed, frozen) goes back to the queue. */
+    lockSeconds: Seconds(30, 5),
+    /** On SIGTERM running jobs get this long to finish; what is still running then goes back to the queue. */
+    drainSeconds: Seconds(8, 1),
+  }, { default: {} }),
+  /** Evidence: snapshots and export packages, and their limits. */
+  evidence: Type.Object({
+    /** Where snapshots and export packages are kept (defaults to <dataDir>/evidence); console and workers must both reach it. */
+    dir: Type.Optional(Type.String({ minLength: 1, description: 'a directory path' })),
+    /** The longest range one camera of an export may cover. */
+    maxExportHours: Type.Integer({ minimum: 1, maximum: 168, default: 24, description: 'hours from 1 to 168' }),
+    /** The most cameras one export may hold. */
+    maxExportCameras: Type.Integer({ minimum: 1, maximum: 64, default: 16, description: 'an integer from 1 to 64' }),
+    /** A snapshot request waits this long for a camera before saying it cannot be reached. */
+    snapshotTimeoutMs: Type.Integer({ minimum: 500, maximum: 30_000, default: 2500, description: 'milliseconds from 500 to 30000' }),
+    /** Export packages are deleted (and their holds released) this many days after they were made. */
+    exportRetentionDays: Type.Integer({ minimum: 1, maximum: 3650, default: 90, description: 'days from 1 to 3650' }),
+  }, { default: {} }),
+  /** Retention: footage and snapshots past each camera's retentionDays, and whatever a full disk needs freed. */
+  retention: Type.Object({
+    intervalMinutes: Type.Integer({ minimum: 1, maximum: 1440, default: 60, description: 'minutes from 1 to 1440' }),
+    /** Above this disk use (percent) the oldest unheld footage goes, until use is under lowWaterPercent. */
+    highWaterPercent: Type.Integer({ minimum: 1, maximum: 99, default: 90, description: 'a percentage from 1 to 99' }),
+    lowWaterPercent: Type.Integer({ minimum: 1, maximum: 98, default: 80, description: 'a percentage from 1 to 98, below highWaterPercent' }),
+    /** Index rows (and their files) deleted per transaction. */
+    batchSize: Type.Integer({ minimum: 10, maximum: 10_000, default: 1000, description: 'an integer from 10 to 10000' }),
+  }, { default: {} }),
   secrets: Type.Object({
     key: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9+/]{43}=$', description: '32 bytes in base64 (openssl rand -base64 32)' })),
     serviceToken: Type.Optional(Type.String({ minLength: 32, description: 'a random string of at least 32 characters' })),
+    /** The Ed25519 key that signs evidence manifests (PKCS#8 PEM, base64 of the DER also taken); defaults to <dataDir>/signing.key, created on first use. */
+    signingKey: Type.Optional(Type.String({ minLength: 40, description: 'an Ed25519 private key: PKCS#8 PEM, or its DER in base64' })),
   }, { default: {} }),
   admin: Type.Object({
     password: Type.Optional(Type.String({ minLength: 8, description: 'at least 8 characters' })),
@@ -133,8 +176,20 @@ export const ENV_MAP: Record<string, string> = {
   SKYNET_HEALTH_INTERVAL_SECONDS: 'health.intervalSeconds',
   SKYNET_HEALTH_CONCURRENCY: 'health.concurrency',
   SKYNET_HEALTH_TIMEOUT_MS: 'health.timeoutMs',
+  SKYNET_WORKERS_SHARED_MEDIA: 'workers.sharedMedia',
+  SKYNET_WORKERS_LOCK_SECONDS: 'workers.lockSeconds',
+  SKYNET_WORKERS_DRAIN_SECONDS: 'workers.drainSeconds',
+  SKYNET_SNAPSHOT_CONCURRENCY: 'workers.concurrency.snapshot',
+  SKYNET_EXPORT_CONCURRENCY: 'workers.concurrency.export',
+  SKYNET_EVIDENCE_DIR: 'evidence.dir',
+  SKYNET_MAX_EXPORT_HOURS: 'evidence.maxExportHours',
+  SKYNET_EXPORT_RETENTION_DAYS: 'evidence.exportRetentionDays',
+  SKYNET_RETENTION_INTERVAL_MINUTES: 'retention.intervalMinutes',
+  SKYNET_RETENTION_HIGH_WATER: 'retention.highWaterPercent',
+  SKYNET_RETENTION_LOW_WATER: 'retention.lowWaterPercent',
   SKYNET_SECRET_KEY: 'secrets.key',
   SKYNET_SERVICE_TOKEN: 'secrets.serviceToken',
+  SKYNET_SIGNING_KEY: 'secrets.signingKey',
   SKYNET_ADMIN_PASSWORD: 'admin.password',
   SKYNET_DEMO: 'demo',
   SKYNET_SIMULATOR_HOST: 'simulator.host',

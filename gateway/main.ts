@@ -15,6 +15,8 @@ import { onvifInternalRoutes } from './onvif/routes.ts';
 import { createOnvifService } from './onvif/service.ts';
 import { createRecordingIndexer, type RecordingIndexer } from './recordings/indexer.ts';
 import { createRecordingRepository } from './recordings/repository.ts';
+import { recordingInternalRoutes } from './recordings/internal-routes.ts';
+import { createMediaFiles } from './recordings/media-files.ts';
 import { recordingMediaRoutes } from './recordings/routes.ts';
 import { createRecordingService, createVodService } from './recordings/service.ts';
 import { createMediaAuth } from './streams/media-auth.ts';
@@ -121,6 +123,7 @@ export async function startGateway(platform: Platform, options: { listen?: boole
   await internalApp.register(healthRoute, healthOptions);
   await internalApp.register(onvifInternalRoutes, { onvif });
   await internalApp.register(streamInternalRoutes, { sessions });
+  await internalApp.register(recordingInternalRoutes, { files: createMediaFiles({ repo: recordingRepo, root: layout.root }) });
 
   if (options.listen !== false) {
     await app.listen({ host: config.gateway.host, port: config.gateway.port });

@@ -21,6 +21,16 @@ import { createStreamRepository } from '../../gateway/streams/repository.ts';
 import { streamUserRoutes } from '../../gateway/streams/routes.ts';
 import { createLiveService } from '../../gateway/streams/service.ts';
 import { mediaKeyRoutes } from '../../core/media-keys/routes.ts';
+import { BOARD_PATH, registerQueueBoard } from '../../workers/board.ts';
+import { createWorkerDeps } from '../../workers/deps.ts';
+import { exportRoutes } from '../../workers/export/routes.ts';
+import { createExportService } from '../../workers/export/service.ts';
+import { retentionRoutes } from '../../workers/retention/routes.ts';
+import { createRetentionService } from '../../workers/retention/service.ts';
+import { jobRoutes } from '../../workers/routes.ts';
+import { snapshotRoutes } from '../../workers/snapshot/routes.ts';
+import { createSnapshotService } from '../../workers/snapshot/service.ts';
+import { ADMIN } from '../../core/identity/types.ts';
 import { webApp } from './web.ts';
 
 /**
@@ -54,6 +64,8 @@ export async function buildConsole(platform: Platform): Promise<App> {
   });
   await app.register(identityGuard, {
     identity, allowedOrigins: [...(config.console.publicUrl ? [config.console.publicUrl] : []), ...config.console.allowedOrigins],
+    // Bull Board registers its own pages and API: all of it is for admins.
+    prefixAccess: [{ prefix: BOARD_PATH, access: { roles: ADMIN } }],
   });
   await app.register(auditFailures, { audit });
   await app.register(healthRoute, { process: 'console', timezone: config.site.timezone, siteName: config.site.name, pool, redis, ready: () => ready });
@@ -73,6 +85,15 @@ export async function buildConsole(platform: Platform): Promise<App> {
     recordings: createRecordingService({ repo: createRecordingRepository(pool) }), devices, audit, keys: platform.mediaKeys,
     gatewayPublicUrl: async (deviceId: string) => (await gateway.footageNode(deviceId)).publicUrl, timezone: config.site.timezone,
   }) });
+  // Jobs and evidence: producers add through the schemas of workers/jobs.ts; job state, run
+  // records and the queue board; snapshots, exports and retention (their routes live with them).
+  const work = createWorkerDeps(platform);
+  app.addHook('onClose', async () => { await work.jobs.close(); });
+  await app.register(jobRoutes, { jobs: work.jobs, runs: work.runs, audit });
+  await registerQueueBoard(app, work.jobs);
+  await app.register(snapshotRoutes, { snapshots: createSnapshotService(work) });
+  await app.register(exportRoutes, { exports: createExportService(work) });
+  await app.register(retentionRoutes, { retention: createRetentionService(work) });
   await app.register(webApp);
   return app;
 }

@@ -1,14 +1,16 @@
 import fp from 'fastify-plugin';
 import cookie from '@fastify/cookie';
 import type { App } from '../http/app.ts';
-import { forbidden, unauthorized } from '../http/errors.ts';
+import type { FastifyRequest } from 'fastify';
+import { errorBody } from '../http/app.ts';
+import { forbidden, HttpError, unauthorized } from '../http/errors.ts';
 import type { IdentityService } from './service.ts';
 import type { Access, Principal } from './types.ts';
 
 export const SESSION_COOKIE = 'skynet_session';
 
 declare module 'fastify' {
-  interface FastifyContextConfig { access?: Access }
+  interface FastifyContextConfig { access?: Access; accessFromPrefix?: boolean }
   interface FastifyRequest { principal: Principal | null }
 }
 
@@ -63,6 +65,12 @@ export interface GuardOptions {
   identity: IdentityService;
   /** Origins besides the request's own that the web app is served from (console.publicUrl, console.allowedOrigins). */
   allowedOrigins?: readonly string[];
+  /**
+   * Access for routes a library registers itself under a prefix (Bull Board's pages and
+   * API under /admin/queues): a route there without its own declaration gets this one.
+   * Nothing else is open by omission.
+   */
+  prefixAccess?: readonly { prefix: string; access: Access }[];
 }
 
 /**
@@ -83,18 +91,32 @@ export const identityGuard = fp(async (app: App, opts: GuardOptions) => {
       route.config = { ...(route.config ?? {}), access: access ?? 'public' } as typeof route.config;
       return;
     }
-    if (!access) throw new Error(`route ${route.method} ${route.url} declares no access (config.access)`);
+    const inherited = access ?? opts.prefixAccess?.find((p) => route.url === p.prefix || route.url.startsWith(`${p.prefix}/`))?.access;
+    if (!inherited) throw new Error(`route ${route.method} ${route.url} declares no access (config.access)`);
+    if (!access) route.config = { ...(route.config ?? {}), access: inherited, accessFromPrefix: true } as typeof route.config;
     // Public routes need no credential: OpenAPI shows no padlock on them. Mutated in
     // place, since @fastify/swagger keeps a reference to the route it saw first.
-    if (access === 'public') {
+    if (inherited === 'public') {
       if (route.schema) (route.schema as Record<string, unknown>).security = [];
       else route.schema = { security: [] } as unknown as typeof route.schema;
     }
   });
 
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     const access = request.routeOptions.config?.access;
     if (!access) return; // 404 handler
+    if (!request.routeOptions.config?.accessFromPrefix) return check(request, access);
+    // A library's routes have the library's error handler: answer a refusal in our shape here.
+    try {
+      await check(request, access);
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err;
+      request.errorCode = err.code;
+      return reply.code(err.statusCode).send(errorBody(err.error, err.code, err.message, err.field, err.params));
+    }
+  });
+
+  async function check(request: FastifyRequest, access: Access): Promise<void> {
     const header = request.headers.authorization;
     const bearer = header?.startsWith('Bearer ') ? header.slice(7).trim() : undefined;
     const cookieValue = request.cookies?.[SESSION_COOKIE];
@@ -111,5 +133,5 @@ export const identityGuard = fp(async (app: App, opts: GuardOptions) => {
     const verdict = allows(access, request.principal);
     if (verdict === 'unauthenticated') throw unauthorized();
     if (verdict === 'forbidden') throw forbidden();
-  });
+  }
 }, { name: 'identity-guard' });

@@ -75,6 +75,14 @@ export function createNodeRepository(db: Pool) {
       return rows[0] ?? null;
     },
 
+    /** A node by id if it is live (heard from within staleSeconds), else null. */
+    async liveNode(nodeId: string, staleSeconds: number): Promise<GatewayNode | null> {
+      const { rows } = await db.query<GatewayNode>(
+        `SELECT id, internal_url AS "internalUrl", public_url AS "publicUrl", max_sessions AS "maxSessions", heartbeat_at AS "heartbeatAt"
+         FROM gateway_nodes WHERE id = $1 AND heartbeat_at > now() - make_interval(secs => $2)`, [nodeId, staleSeconds]);
+      return rows[0] ?? null;
+    },
+
     /** Any live node, most recently heard from first (for probes of devices not yet registered). */
     async anyLiveNode(staleSeconds: number): Promise<GatewayNode | null> {
       const { rows } = await db.query<GatewayNode>(

@@ -4,8 +4,12 @@ import * as identity from './identity.ts'
 import * as devices from './devices.ts'
 import * as media from './media.ts'
 import * as onvif from './onvif.ts'
+import * as jobs from './jobs.ts'
+import * as snapshots from './snapshots.ts'
+import * as evidence from './evidence.ts'
+import * as retention from './retention.ts'
 
-const features = [identity, devices, media, onvif]
+const features = [identity, devices, media, onvif, jobs, snapshots, evidence, retention]
 
 export const apiErrorsZhCN = Object.assign({}, common.zhCN, ...features.map((f) => f.zhCN))
 export const apiErrorsEn = Object.assign({}, common.en, ...features.map((f) => f.en))

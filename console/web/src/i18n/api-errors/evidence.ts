@@ -1,0 +1,6 @@
+// Codes of the evidence feature (see README.md beside this file).
+export const zhCN = {
+}
+
+export const en: typeof zhCN = {
+}
