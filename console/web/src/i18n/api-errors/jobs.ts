@@ -9,6 +9,9 @@ export const zhCN = {
     no_node: '当前没有网关节点负责这台设备（网关是否在运行、设备是否已启用？）',
     node_down: '网关节点 {node} 未在运行',
   },
+  recording: {
+    no_node: '该录像片段没有记录所在的网关节点，无法读取',
+  },
 }
 
 export const en: typeof zhCN = {
@@ -20,5 +23,8 @@ export const en: typeof zhCN = {
   gateway: {
     no_node: 'No gateway node holds this device right now (is the gateway running and the device enabled?)',
     node_down: 'Gateway node {node} is not running',
+  },
+  recording: {
+    no_node: 'This recording segment names no gateway node, so it cannot be read',
   },
 }
