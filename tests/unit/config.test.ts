@@ -27,6 +27,10 @@ describe('configuration', () => {
     [{ SKYNET_SECRET_KEY: 'short' }, 'expected 32 bytes in base64'],
     [{ SKYNET_ADMIN_PASSWORD: 'abc' }, 'admin.password'],
     [{ SKYNET_CONSOLE_PORT: '9000', SKYNET_GATEWAY_PORT: '9000', SKYNET_GATEWAY_HOST: '0.0.0.0' }, 'a port different from console.port'],
+    [{ SKYNET_RETENTION_HIGH_WATER: '80', SKYNET_RETENTION_LOW_WATER: '85' }, 'config: retention.lowWaterPercent = 85 (from SKYNET_RETENTION_LOW_WATER) is invalid — expected a percentage below retention.highWaterPercent (80)'],
+    [{ SKYNET_RETENTION_HIGH_WATER: '100' }, 'retention.highWaterPercent = "100"'],
+    [{ SKYNET_WORKERS_SHARED_MEDIA: 'sometimes' }, 'workers.sharedMedia = "sometimes"'],
+    [{ SKYNET_MAX_EXPORT_HOURS: '0' }, 'evidence.maxExportHours = "0"'],
   ])('refuses %o in one line naming the field, value and expected form', (env, message) => {
     let error: unknown;
     try { load(env); } catch (err) { error = err; }

@@ -18,6 +18,10 @@ describe('docker', () => {
     expect(compose.services.migrate.command).toEqual(['migrate']);
     expect(compose.services.console.environment.SKYNET_DATABASE_URL).toMatch(/^postgres:\/\/.*@postgres:5432\//);
     expect(compose.services.gateway.depends_on.migrate.condition).toBe('service_completed_successfully');
+    // Workers share the data volume with the gateway, so they may read its media directory.
+    expect(compose.services.workers.volumes).toEqual(compose.services.gateway.volumes);
+    expect(compose.services.workers.environment.SKYNET_WORKERS_SHARED_MEDIA).toBe('true');
+    expect(compose.services.workers.environment.SKYNET_DATABASE_URL).toBe(compose.services.console.environment.SKYNET_DATABASE_URL);
   });
 
   it('the image installs Debian ffmpeg, builds the web app with the npm scripts, and runs as non-root', () => {
