@@ -4,6 +4,8 @@ import { identityGuard } from '../core/identity/guard.ts';
 import type { Platform } from '../core/platform.ts';
 import { createDeviceRepository } from './devices/repository.ts';
 import { createDeviceService } from './devices/service.ts';
+import { frameInternalRoutes } from './frames/routes.ts';
+import { createFrameService } from './frames/service.ts';
 import { createHealthScheduler, type HealthScheduler } from './health/scheduler.ts';
 import { startRtmpIngest } from './ingest/rtmp.ts';
 import { createIngestService } from './ingest/service.ts';
@@ -124,6 +126,9 @@ export async function startGateway(platform: Platform, options: { listen?: boole
   await internalApp.register(onvifInternalRoutes, { onvif });
   await internalApp.register(streamInternalRoutes, { sessions });
   await internalApp.register(recordingInternalRoutes, { files: createMediaFiles({ repo: recordingRepo, root: layout.root }) });
+  await internalApp.register(frameInternalRoutes, {
+    frames: createFrameService({ log, sessions, layout, connection: devices.connection, timeoutMs: config.evidence.snapshotTimeoutMs }),
+  });
 
   if (options.listen !== false) {
     await app.listen({ host: config.gateway.host, port: config.gateway.port });

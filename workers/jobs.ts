@@ -35,7 +35,7 @@ export const SNAPSHOT_SOURCES = ['session', 'onvif', 'rtsp'] as const;
 export const SnapshotResult = Type.Object({
   snapshotId: Uuid,
   deviceId: Uuid,
-  source: Type.Union(SNAPSHOT_SOURCES.map((s) => Type.Literal(s))),
+  source: Type.Enum(SNAPSHOT_SOURCES),
   takenAt: Iso,
   bytes: Type.Integer({ minimum: 1 }),
 }, Strict);
@@ -84,7 +84,7 @@ export const JOBS = {
     'snapshot.take': {
       payload: Type.Object({
         deviceId: Uuid,
-        purpose: Type.Union(SNAPSHOT_PURPOSES.map((p) => Type.Literal(p))),
+        purpose: Type.Enum(SNAPSHOT_PURPOSES),
         reason: Type.Optional(Type.String({ maxLength: 500 })),
         requestedBy: Requester,
         /** The producer's own key (an alarm id, an incident id + step): same ref, same snapshot. */
