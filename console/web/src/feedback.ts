@@ -25,6 +25,16 @@ export function describeError(err: unknown, fieldLabel?: (field: string) => stri
   return t('errors.failed', { message: err instanceof Error ? err.message : String(err) })
 }
 
+/**
+ * A failure recorded with its code (an export that failed): worded from the catalogue when
+ * this build knows the code, else the recorded English text.
+ */
+export function describeCode(code: string | null | undefined, fallback: string | null | undefined): string {
+  const { t, te } = i18n.global as unknown as { t: (key: string) => string; te: (key: string) => boolean }
+  if (code && te(`apiErrors.${code}`)) return t(`apiErrors.${code}`)
+  return fallback || code || ''
+}
+
 /** Show a failed call to the user. A 401 is not shown: the app is already on its way to the login page. */
 export function reportError(err: unknown, fieldLabel?: (field: string) => string | undefined): void {
   if (err instanceof DOMException && err.name === 'AbortError') return

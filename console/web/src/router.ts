@@ -1,6 +1,6 @@
 import { watch } from 'vue'
 import { createRouter, createWebHistory, type RouteLocationRaw } from 'vue-router'
-import { useSessionStore } from './stores/session.ts'
+import { EXPORT_ROLES, useSessionStore } from './stores/session.ts'
 import { i18n } from './i18n/index.ts'
 import type { Role } from './api/auth.ts'
 
@@ -47,6 +47,18 @@ export const router = createRouter({
           name: 'users',
           component: () => import('./pages/UsersPage.vue'),
           meta: { titleKey: 'nav.users', roles: ['admin'] },
+        },
+        {
+          path: 'exports',
+          name: 'exports',
+          component: () => import('./pages/ExportsPage.vue'),
+          meta: { titleKey: 'nav.exports', roles: EXPORT_ROLES },
+        },
+        {
+          path: 'admin/jobs',
+          name: 'admin-jobs',
+          component: () => import('./pages/AdminJobsPage.vue'),
+          meta: { titleKey: 'nav.adminJobs', roles: ['admin'] },
         },
         {
           path: 'player/:id',

@@ -4,6 +4,9 @@ import { fetchMe, login as apiLogin, logout as apiLogout, type Role, type User }
 import { ApiError } from '../api/http.ts'
 import { adoptAccountLocale } from '../i18n/index.ts'
 
+/** Who may open 证据导出: investigators, their supervisors and admins. */
+export const EXPORT_ROLES: Role[] = ['investigator', 'supervisor', 'admin']
+
 export const useSessionStore = defineStore('session', () => {
   const user = ref<User | null>(null)
   /** True once /auth/me has answered (with a user or 401). */
@@ -15,6 +18,9 @@ export const useSessionStore = defineStore('session', () => {
 
   const canManageDevices = computed(() => hasRole('admin'))
   const canControlPtz = computed(() => hasRole('admin', 'monitor'))
+  /** The roles the server lets take and see snapshots (STAFF) and ask for an evidence export; it enforces the same. */
+  const canTakeSnapshots = computed(() => hasRole('admin', 'supervisor', 'monitor', 'investigator'))
+  const canExport = computed(() => hasRole(...EXPORT_ROLES))
 
   async function ensureLoaded(): Promise<User | null> {
     if (checked.value) return user.value
@@ -51,5 +57,5 @@ export const useSessionStore = defineStore('session', () => {
     checked.value = true
   }
 
-  return { user, checked, hasRole, canManageDevices, canControlPtz, ensureLoaded, login, logout, clear }
+  return { user, checked, hasRole, canManageDevices, canControlPtz, canTakeSnapshots, canExport, ensureLoaded, login, logout, clear }
 })
