@@ -96,12 +96,6 @@ async function main(argv: string[]): Promise<void> {
     process.stdout.write(USAGE + '\n');
     return;
   }
-  // Offline: no configuration, database or network needed to check a package.
-  if (command === 'verify') {
-    const { runVerifyCommand } = await import('../workers/export/verify-cli.ts');
-    process.exitCode = await runVerifyCommand(rest, { out: process.stdout, err: process.stderr });
-    return;
-  }
   const config = loadConfig();
   const { settings: logs, log, file: logFile } = processLogging(config);
   const shutdown = createShutdown(log, 10_000, (line) => { if (logs.format === 'text') process.stdout.write(`${line}\n`); });

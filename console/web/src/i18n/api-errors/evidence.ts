@@ -16,6 +16,7 @@ export const zhCN = {
     queue_failed: '导出任务未能加入队列，请重试',
     not_found: '导出记录不存在',
     not_runnable: '该导出当前状态为 {status}，不能再生成',
+    failed: '导出多次重试后仍然失败',
   },
 }
 
@@ -35,5 +36,6 @@ export const en: typeof zhCN = {
     queue_failed: 'The export could not be queued; try again',
     not_found: 'No such export',
     not_runnable: 'The export is {status} and cannot be built again',
+    failed: 'The export kept failing after its retries',
   },
 }

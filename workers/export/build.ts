@@ -1,0 +1,238 @@
+import { createWriteStream } from 'node:fs';
+import { link, mkdir, open, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { HttpError } from '../../core/http/errors.ts';
+import { loadSigningKey } from '../../core/signing.ts';
+import type { RecordingSegment } from '../../gateway/recordings/types.ts';
+import type { WorkerDeps } from '../deps.ts';
+import type { MediaAccess } from '../media.ts';
+import type { Result } from '../jobs.ts';
+import { PermanentJobError } from '../runner.ts';
+import { cutToMp4 } from './ffmpeg.ts';
+import { manifestBytes, planCut, signManifest, type PlanSegment } from './manifest.ts';
+import { hashInThread, packInThread } from './package.ts';
+import { createExportRepository } from './repository.ts';
+import { MANIFEST_NAME, SIGNATURE_NAME, type ExportStage, type Manifest, type ManifestCamera } from './types.ts';
+
+/** Progress goes to the row and the job at most this often. */
+const PROGRESS_EVERY_MS = 500;
+/** Where each stage's share of the bar starts and ends. */
+const STAGE_SPAN: Record<ExportStage, [number, number]> = { fetching: [0, 10], cutting: [10, 60], hashing: [60, 80], packing: [80, 99] };
+const SYSTEM = { kind: 'system', userId: null, username: 'workers' } as const;
+
+export interface BuildContext {
+  signal: AbortSignal;
+  progress(p: Record<string, unknown>): Promise<void>;
+  log: { info(o: object, msg?: string): void; warn(o: object, msg?: string): void };
+  /** This is the job's last attempt: a failure now is the export's, not a retry's. */
+  finalAttempt?: boolean;
+}
+
+/** MPEG-TS starts with the sync byte at 0 and again 188 bytes later. */
+async function looksLikeTs(path: string): Promise<boolean> {
+  const fh = await open(path, 'r').catch(() => null);
+  if (!fh) return false;
+  try {
+    const buf = Buffer.alloc(189);
+    const { bytesRead } = await fh.read(buf, 0, 189, 0);
+    return bytesRead === 189 && buf[0] === 0x47 && buf[188] === 0x47;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Segments fetched at once from a gateway node. */
+const FETCH_CONCURRENCY = 4;
+
+/**
+ * `fn` over `items` with at most `limit` running, results in the items' order. After a failure
+ * no new item starts, and it rejects only once the running ones have settled (so nothing
+ * writes into the scratch dir after the caller removes it).
+ */
+async function mapInOrder<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  let failed = false;
+  const lane = async () => {
+    while (!failed && next < items.length) {
+      const i = next++;
+      try { out[i] = await fn(items[i]!); } catch (err) { failed = true; throw err; }
+    }
+  };
+  const settled = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, lane));
+  const failure = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failure) throw failure.reason;
+  return out;
+}
+
+const safeName = (s: string) => s.replace(/[^\p{L}\p{N}._-]+/gu, '_');
+
+/**
+ * The `export.build` job. Runs start over cleanly (their scratch dir is removed first and
+ * last), the package is written to tmp/ and linked into exports/<id>.zip only if no package
+ * is there, and the row is completed by a conditional UPDATE: a second run, a retry after a
+ * crash, or the same job added twice leaves one package and one `export.completed` row.
+ */
+export async function buildExport(deps: WorkerDeps, exportId: string, ctx: BuildContext): Promise<Result<'export', 'export.build'>> {
+  const { platform, evidence, media, recordings, devices } = deps;
+  const repo = createExportRepository(platform.pool);
+  const row = await repo.start(exportId);
+  if (!row) {
+    const existing = await repo.get(exportId);
+    if (!existing) throw new PermanentJobError('export.not_found', 'no such export', { exportId });
+    if (existing.status === 'done' && existing.manifest) return resultOf(existing.id, existing.bytes!, existing.sha256!, existing.manifest);
+    throw new PermanentJobError('export.not_runnable', `the export is ${existing.status}`, { status: existing.status });
+  }
+
+  const scratch = join(evidence.tmp, `export-${exportId}`);
+  const dest = evidence.abs(evidence.exportPath(exportId));
+  // The status is not done, so a package already in place is a crashed run's: it goes.
+  await Promise.all([rm(scratch, { recursive: true, force: true }), rm(dest, { force: true })]);
+  await mkdir(join(scratch, 'video'), { recursive: true });
+
+  let stage: ExportStage = 'fetching';
+  let stageBytes = 0;
+  let stageTotal = 1;
+  let last = 0;
+  const report = async (force = false) => {
+    const now = Date.now();
+    if (!force && now - last < PROGRESS_EVERY_MS) return;
+    last = now;
+    const [a, b] = STAGE_SPAN[stage];
+    const p = { percent: Math.round(a + (b - a) * Math.min(1, stageBytes / Math.max(1, stageTotal))), bytes: stageBytes, stage };
+    await Promise.all([repo.progress(exportId, p), ctx.progress(p)]);
+  };
+  // A progress write that fails (database blip) must not fail the export.
+  const quiet = (err: unknown) => ctx.log.warn({ err, exportId }, 'could not store export progress');
+  // How long each stage took, logged with the result (where the time goes on a slow export).
+  const took: Partial<Record<ExportStage, number>> = {};
+  let stageStarted = performance.now();
+  const mark = () => { took[stage] = Math.round((took[stage] ?? 0) + performance.now() - stageStarted); stageStarted = performance.now(); };
+  const enter = async (s: ExportStage, total: number) => { mark(); stage = s; stageBytes = 0; stageTotal = total; await report(true); };
+
+  try {
+    const key = loadSigningKey(platform.config.secrets.signingKey, platform.config.dataDir);
+    const cams = await Promise.all(row.items.map(async (item) => ({
+      item, device: await devices.get(item.deviceId),
+      segments: await recordings.segmentsInRange(item.deviceId, new Date(item.from), new Date(item.to)),
+    })));
+    const totalBytes = cams.reduce((n, c) => n + c.segments.reduce((m, s) => m + Number(s.bytes), 0), 0);
+
+    const cameras: ManifestCamera[] = [];
+    const files: { abs: string; path: string }[] = [];
+    await enter('fetching', totalBytes);
+    for (const { item, device, segments } of cams) {
+      // Each segment's file: local when the media dir is shared, else fetched into scratch.
+      const planned: PlanSegment<string>[] = [];
+      const fetched: string[] = [];
+      // A few segments at once: one HTTP fetch at a time leaves the link and the disk idle.
+      const got = await mapInOrder(segments, media.shared ? 1 : FETCH_CONCURRENCY, async (seg) => {
+        ctx.signal.throwIfAborted();
+        const path = await segmentFile(media, seg, scratch, fetched, ctx.signal);
+        const readable = path !== null && await looksLikeTs(path);
+        stageBytes += Number(seg.bytes);
+        await report();
+        return { seg: path ?? '', startsAt: seg.startsAt, endsAt: seg.endsAt, readable };
+      });
+      planned.push(...got);
+      const plan = planCut(new Date(item.from), new Date(item.to), planned);
+      let file: string | null = null;
+      if (plan.parts.length > 0) {
+        mark();
+        stage = 'cutting';
+        await report(true);
+        file = `video/${safeName(device.name)}_${device.id}.mp4`;
+        await cutToMp4(plan.parts.map((p) => ({ path: p.seg, inpoint: p.inpoint, outpoint: p.outpoint })), join(scratch, `list-${device.id}.txt`), join(scratch, file), ctx.signal);
+        files.push({ abs: join(scratch, file), path: file });
+        mark();
+        stage = 'fetching';
+      }
+      await Promise.all(fetched.map((f) => rm(f, { force: true })));
+      cameras.push({
+        deviceId: device.id, name: device.name, requested: { from: item.from, to: item.to }, delivered: plan.delivered, gaps: plan.gaps, file,
+        ...(file ? {} : { note: 'no footage of this range could be read: the package holds no video of this camera' }),
+      });
+    }
+
+    const snapshots: Manifest['snapshots'] = [];
+    for (const s of await repo.snapshots(row.snapshotIds)) {
+      const abs = await evidence.resolveInside(s.path);
+      if (!abs) continue;
+      const name = `snapshots/${s.id}.jpg`;
+      files.push({ abs, path: name });
+      snapshots.push({ id: s.id, deviceId: s.deviceId, takenAt: s.takenAt.toISOString(), file: name });
+    }
+
+    await enter('hashing', (await Promise.all(files.map((f) => stat(f.abs)))).reduce((n, st) => n + st.size, 0));
+    const hashed = await hashInThread(files, { signal: ctx.signal, onProgress: (p) => { stageBytes = p.bytes; report().catch(quiet); } });
+    const manifest: Manifest = {
+      format: 'skynet.evidence-export/1',
+      exportId, caseNumber: row.caseNumber, reason: row.reason,
+      requestedBy: { userId: row.requestedBy, name: row.requestedByName },
+      requestedAt: row.requestedAt.toISOString(), builtAt: new Date().toISOString(),
+      signer: { algorithm: 'Ed25519', publicKeyPem: key.publicKeyPem, fingerprint: key.fingerprint },
+      cameras, snapshots, files: hashed,
+    };
+    const bytes = manifestBytes(manifest);
+    await writeFile(join(scratch, MANIFEST_NAME), bytes);
+    await writeFile(join(scratch, SIGNATURE_NAME), signManifest(key.privateKey, bytes));
+
+    const contentBytes = hashed.reduce((n, f) => n + f.bytes, 0);
+    await enter('packing', contentBytes);
+    const zipPath = join(scratch, 'package.zip');
+    const entries = [
+      { abs: join(scratch, MANIFEST_NAME), name: MANIFEST_NAME },
+      { abs: join(scratch, SIGNATURE_NAME), name: SIGNATURE_NAME },
+      ...files.map((f) => ({ abs: f.abs, name: f.path })),
+    ];
+    const zip = await packInThread(zipPath, entries, { signal: ctx.signal, onProgress: (p) => { stageBytes = p.bytes; report().catch(quiet); } });
+
+    mark();
+    // Into place without replacing: a package there now is a concurrent run's (it will complete).
+    await mkdir(dirname(dest), { recursive: true });
+    await link(zipPath, dest);
+    if (await repo.complete(exportId, { path: evidence.exportPath(exportId), bytes: zip.bytes, sha256: zip.sha256, manifest })) {
+      const gaps = cameras.reduce((n, c) => n + c.gaps.length, 0);
+      await platform.audit.record({
+        actor: SYSTEM, action: 'export.completed', targetType: 'export', targetId: exportId, reason: row.reason,
+        details: { caseNumber: row.caseNumber, bytes: zip.bytes, sha256: zip.sha256, files: hashed.length, gaps, requestedBy: row.requestedByName },
+      });
+      ctx.log.info({ exportId, bytes: zip.bytes, gaps, stageMs: took }, 'export built');
+    } else {
+      await unlink(dest).catch(() => {});
+    }
+    const done = await repo.get(exportId);
+    return resultOf(exportId, done!.bytes!, done!.sha256!, done!.manifest!);
+  } catch (err) {
+    if (err instanceof PermanentJobError) await repo.fail(exportId, err.code, err.message);
+    else if (err instanceof HttpError && err.statusCode < 500) await repo.fail(exportId, err.code, err.message);
+    else if (ctx.finalAttempt && !ctx.signal.aborted) await repo.fail(exportId, 'export.failed', (err as Error).message);
+    throw err;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+function resultOf(exportId: string, bytes: number, sha256: string, m: Manifest): Result<'export', 'export.build'> {
+  return { exportId, bytes, sha256, files: m.files.length, gaps: m.cameras.reduce((n, c) => n + c.gaps.length, 0) };
+}
+
+/**
+ * A segment as a local file, or null when it cannot be had (file gone, 404 from its node):
+ * that segment becomes an 'unreadable' gap. Other failures (node down) are thrown: retried.
+ */
+async function segmentFile(media: MediaAccess, seg: RecordingSegment, scratch: string, fetched: string[], signal: AbortSignal): Promise<string | null> {
+  const ref = { id: seg.id, deviceId: seg.deviceId, path: seg.path, nodeId: seg.nodeId };
+  if (media.shared) return media.localPath(ref);
+  const path = join(scratch, `seg-${seg.id}.ts`);
+  try {
+    const { stream } = await media.openSegment(ref, signal);
+    fetched.push(path);
+    await pipeline(stream, createWriteStream(path));
+    return path;
+  } catch (err) {
+    if (err instanceof HttpError && err.statusCode === 404) return null;
+    throw err;
+  }
+}
