@@ -281,10 +281,14 @@ describe('an export', () => {
 
 describe('gaps', () => {
   it('declares a recording gap and unreadable segments, exports the rest, and says when a camera has nothing', async () => {
+    // A snapshot whose row exists but whose file is gone: declared in the manifest, not dropped.
+    const lostSnap = randomUUID();
+    await platform.pool.query(`INSERT INTO snapshots (id, device_id, taken_at, source, path, bytes, requested_by_name, purpose) VALUES ($1, $2, $3, 'session', $4, 1000, 'test', 'manual')`,
+      [lostSnap, cams.b, new Date(T0 + 5_000), `snapshots/${cams.b}/${stamp(T0).slice(0, 8)}/${lostSnap}.jpg`]);
     const res = await request(investigator.cookie, { caseNumber: 'A-2026-002', reason: '缺口', items: [
       { deviceId: cams.b, from: iso(T0), to: iso(T0 + 60_000) },
       { deviceId: cams.c, from: iso(T0), to: iso(T0 + 10_000) },
-    ] });
+    ], snapshotIds: [lostSnap] });
     expect(res.statusCode).toBe(202);
     const done = await finished(investigator.cookie, res.json().export.id);
     expect(done.status).toBe('done');
@@ -300,6 +304,8 @@ describe('gaps', () => {
     // Where each gap falls in the MP4: after the 30 s delivered.
     expect(b.gaps.map((g: { atMs: number }) => g.atMs)).toEqual([30_000, 30_000]);
     expect(c).toMatchObject({ file: null, delivered: [], note: expect.stringContaining('no footage') });
+    expect(manifest.snapshots).toEqual([{ id: lostSnap, deviceId: cams.b, takenAt: iso(T0 + 5_000), file: null, note: expect.stringContaining('could not be read') }]);
+    expect((await entries(zip)).some((e) => e.name.startsWith('snapshots/'))).toBe(false);
     expect(await duration(await extract(zip, b.file))).toBeCloseTo(30, 0);
     expect((await verifyHere(zip)).status).toBe(0);
   });

@@ -156,9 +156,16 @@ export async function buildExport(deps: WorkerDeps, exportId: string, ctx: Build
     }
 
     const snapshots: Manifest['snapshots'] = [];
-    for (const s of await repo.snapshots(row.snapshotIds)) {
-      const abs = await evidence.resolveInside(s.path);
-      if (!abs) continue;
+    const found = new Map((await repo.snapshots(row.snapshotIds)).map((s) => [s.id, s]));
+    for (const id of row.snapshotIds) {
+      const s = found.get(id);
+      const abs = s ? await evidence.resolveInside(s.path) : null;
+      if (!s || !abs) {
+        // Asked for but gone (deleted by retention after the request, or its file lost): declared, not dropped.
+        snapshots.push({ id, deviceId: s?.deviceId ?? null, takenAt: s?.takenAt.toISOString() ?? null, file: null, note: s ? 'the snapshot file could not be read when the package was built' : 'the snapshot no longer exists' });
+        ctx.log.warn({ exportId, snapshotId: id }, 'a snapshot asked for could not be packed');
+        continue;
+      }
       const name = `snapshots/${s.id}.jpg`;
       files.push({ abs, path: name });
       snapshots.push({ id: s.id, deviceId: s.deviceId, takenAt: s.takenAt.toISOString(), file: name });

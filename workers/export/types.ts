@@ -57,7 +57,8 @@ export interface Manifest {
   builtAt: string;
   signer: { algorithm: 'Ed25519'; publicKeyPem: string; fingerprint: string };
   cameras: ManifestCamera[];
-  snapshots: { id: string; deviceId: string; takenAt: string; file: string }[];
+  /** Every snapshot asked for; one that could not be packed has file null and a note saying why (never left out silently). */
+  snapshots: { id: string; deviceId: string | null; takenAt: string | null; file: string | null; note?: string }[];
   /** Every file of the package but manifest.json and manifest.sig, with its SHA-256. */
   files: ManifestFile[];
 }
