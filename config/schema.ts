@@ -121,6 +121,61 @@ export const ConfigSchema = Type.Object({
     /** Index rows (and their files) deleted per transaction. */
     batchSize: Type.Integer({ minimum: 10, maximum: 10_000, default: 1000, description: 'an integer from 10 to 10000' }),
   }, { default: {} }),
+  /** Incidents (警情): how they are numbered, their type catalogue, the radius searches around them. */
+  incidents: Type.Object({
+    /** Numbers read <prefix><yyyymmdd><4-digit sequence>, the day in the site's time zone. */
+    numberPrefix: Type.String({ pattern: '^[A-Za-z0-9]{1,12}$', default: 'JQ', description: 'letters and digits (1–12 characters)' }),
+    /** The type catalogue: a code (stored) and its name in each language. Codes in use should never be removed. */
+    types: Type.Array(Type.Object({
+      code: Type.String({ pattern: '^[a-z0-9_]{1,40}$', description: 'lower-case letters, digits and _ (1–40 characters)' }),
+      zh: Type.String({ minLength: 1, maxLength: 40, description: 'the Chinese name' }),
+      en: Type.String({ minLength: 1, maxLength: 60, description: 'the English name' }),
+    }), {
+      minItems: 1,
+      default: [
+        { code: 'theft', zh: '盗窃', en: 'Theft' },
+        { code: 'robbery', zh: '抢劫抢夺', en: 'Robbery' },
+        { code: 'fight', zh: '打架斗殴', en: 'Fight' },
+        { code: 'traffic', zh: '交通事故', en: 'Traffic accident' },
+        { code: 'suspicious_person', zh: '可疑人员', en: 'Suspicious person' },
+        { code: 'missing_person', zh: '人员走失', en: 'Missing person' },
+        { code: 'fraud', zh: '诈骗', en: 'Fraud' },
+        { code: 'disturbance', zh: '扰乱秩序', en: 'Public disturbance' },
+        { code: 'fire', zh: '火灾', en: 'Fire' },
+        { code: 'other', zh: '其他', en: 'Other' },
+      ],
+      description: 'a list of { code, zh, en }',
+    }),
+    /** "Cameras around the incident": the radius proposed first, and the most a search may ask. */
+    nearbyRadiusMeters: Type.Integer({ minimum: 50, maximum: 50_000, default: 500, description: 'metres from 50 to 50000' }),
+    maxRadiusMeters: Type.Integer({ minimum: 100, maximum: 50_000, default: 5000, description: 'metres from 100 to 50000' }),
+  }, { default: {} }),
+  /** Video search (视频检索) limits. */
+  search: Type.Object({
+    /** The longest time range one footage search may cover. */
+    maxRangeDays: Type.Integer({ minimum: 1, maximum: 366, default: 31, description: 'days from 1 to 366' }),
+    /** The most cameras one search answers with. */
+    maxCameras: Type.Integer({ minimum: 1, maximum: 5000, default: 500, description: 'an integer from 1 to 5000' }),
+  }, { default: {} }),
+  /** The realtime channel (/api/events). */
+  realtime: Type.Object({
+    /** A socket that sends more messages than this per second is closed. */
+    maxMessagesPerSecond: Type.Integer({ minimum: 1, maximum: 1000, default: 20, description: 'an integer from 1 to 1000' }),
+    /** Events are kept this long for clients that reconnect with the last id they saw. */
+    replayHours: Type.Integer({ minimum: 1, maximum: 720, default: 24, description: 'hours from 1 to 720' }),
+  }, { default: {} }),
+  /** Alarms raised by the platform itself. */
+  alarms: Type.Object({
+    /** A hole of at least this many seconds between two recording segments of a camera raises a recording-gap alarm. */
+    recordingGapSeconds: Type.Integer({ minimum: 5, maximum: 86_400, default: 30, description: 'a whole number of seconds from 5 to 86400' }),
+  }, { default: {} }),
+  /** The map: police networks run their own tile servers; with none set the map draws the site's own base layer. */
+  map: Type.Object({
+    /** A Leaflet tile URL template such as http://tiles.gov.local/{z}/{x}/{y}.png; empty: the offline base layer. */
+    tileUrl: Type.String({ default: '', pattern: '^$|^https?://', description: 'an http(s):// tile URL template with {z}/{x}/{y}, or empty' }),
+    attribution: Type.String({ default: '', maxLength: 200, description: 'the text shown for the tiles (up to 200 characters)' }),
+    maxZoom: Type.Integer({ minimum: 1, maximum: 22, default: 18, description: 'an integer from 1 to 22' }),
+  }, { default: {} }),
   secrets: Type.Object({
     key: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9+/]{43}=$', description: '32 bytes in base64 (openssl rand -base64 32)' })),
     serviceToken: Type.Optional(Type.String({ minLength: 32, description: 'a random string of at least 32 characters' })),
@@ -187,6 +242,14 @@ export const ENV_MAP: Record<string, string> = {
   SKYNET_RETENTION_INTERVAL_MINUTES: 'retention.intervalMinutes',
   SKYNET_RETENTION_HIGH_WATER: 'retention.highWaterPercent',
   SKYNET_RETENTION_LOW_WATER: 'retention.lowWaterPercent',
+  SKYNET_INCIDENT_PREFIX: 'incidents.numberPrefix',
+  SKYNET_NEARBY_RADIUS_METERS: 'incidents.nearbyRadiusMeters',
+  SKYNET_MAX_RADIUS_METERS: 'incidents.maxRadiusMeters',
+  SKYNET_SEARCH_MAX_DAYS: 'search.maxRangeDays',
+  SKYNET_REALTIME_MAX_MESSAGES_PER_SECOND: 'realtime.maxMessagesPerSecond',
+  SKYNET_RECORDING_GAP_SECONDS: 'alarms.recordingGapSeconds',
+  SKYNET_MAP_TILE_URL: 'map.tileUrl',
+  SKYNET_MAP_ATTRIBUTION: 'map.attribution',
   SKYNET_SECRET_KEY: 'secrets.key',
   SKYNET_SERVICE_TOKEN: 'secrets.serviceToken',
   SKYNET_SIGNING_KEY: 'secrets.signingKey',

@@ -6,6 +6,7 @@ import { createPool, unreachableMessage as pgUnreachable, type Pool } from './db
 import { createIdentityRepository } from './identity/repository.ts';
 import { createIdentityService, type IdentityService } from './identity/service.ts';
 import { createLogger } from './log.ts';
+import { createEventLog, type EventLog } from './events.ts';
 import { createMediaKeyring, type MediaKeyring } from './media-keys/keyring.ts';
 import { createMediaKeyRepository } from './media-keys/repository.ts';
 import { checkRedis, createEventBus, createRedis, type EventBus, type Redis } from './redis.ts';
@@ -22,6 +23,8 @@ export interface Platform {
   redis: Redis;
   keys: Keys;
   events: EventBus;
+  /** The realtime event log (rows, then the bus): alarms, incidents, device state for the console's WebSocket. */
+  eventLog: EventLog;
   audit: ReturnType<typeof createAuditLog>;
   identity: IdentityService;
   /** Media-token key ids: the console signs with the current one, the gateway verifies any still in grace. Loaded on first use. */
@@ -50,9 +53,10 @@ export async function createPlatform(config: Config, log: Logger = createLogger(
   const events = createEventBus(redis, config.redis.prefix);
   const identity = createIdentityService({ repo: createIdentityRepository(pool), sessionHours: config.console.sessionHours, serviceToken: keys.serviceToken, events });
   const audit = createAuditLog(pool);
+  const eventLog = createEventLog({ db: pool, bus: events });
   const mediaKeys = createMediaKeyring({ repo: createMediaKeyRepository(pool), derive: keys.mediaKey, events, audit, log });
   return {
-    config, log, pool, redis, keys, identity, events, audit, mediaKeys,
+    config, log, pool, redis, keys, identity, events, eventLog, audit, mediaKeys,
     async close() {
       await mediaKeys.stop();
       redis.disconnect();

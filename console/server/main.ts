@@ -32,6 +32,14 @@ import { snapshotRoutes } from '../../workers/snapshot/routes.ts';
 import { createSnapshotService } from '../../workers/snapshot/service.ts';
 import { ADMIN } from '../../core/identity/types.ts';
 import { webApp } from './web.ts';
+import type { ConsoleContext } from './context.ts';
+import { realtimeRoutes } from './realtime/routes.ts';
+import { alarmRoutes } from './alarms/routes.ts';
+import { incidentRoutes } from './incidents/routes.ts';
+import { searchRoutes } from './search/routes.ts';
+import { mapRoutes } from './map/routes.ts';
+import { wallRoutes } from './wall/routes.ts';
+import { siteRoutes } from '../../gateway/sites/routes.ts';
 
 /**
  * The console process: the one origin people talk to. Login, the user API
@@ -80,20 +88,33 @@ export async function buildConsole(platform: Platform): Promise<App> {
   await app.register(deviceRoutes, { devices, audit, timezone: config.site.timezone });
   await app.register(onvifUserRoutes, { gateway, devices, audit });
   await app.register(mediaKeyRoutes, { keyring: platform.mediaKeys });
-  await app.register(streamUserRoutes, { live: createLiveService({ gateway, devices, audit, keys: platform.mediaKeys, streams: createStreamRepository(pool) }) });
-  await app.register(recordingUserRoutes, { footage: createFootageService({
+  const live = createLiveService({ gateway, devices, audit, keys: platform.mediaKeys, streams: createStreamRepository(pool) });
+  await app.register(streamUserRoutes, { live });
+  const footage = createFootageService({
     recordings: createRecordingService({ repo: createRecordingRepository(pool) }), devices, audit, keys: platform.mediaKeys,
     gatewayPublicUrl: async (deviceId: string) => (await gateway.footageNode(deviceId)).publicUrl, timezone: config.site.timezone,
-  }) });
+  });
+  await app.register(recordingUserRoutes, { footage });
+  await app.register(siteRoutes, { platform });
   // Jobs and evidence: producers add through the schemas of workers/jobs.ts; job state, run
   // records and the queue board; snapshots, exports and retention (their routes live with them).
   const work = createWorkerDeps(platform);
   app.addHook('onClose', async () => { await work.jobs.close(); });
   await app.register(jobRoutes, { jobs: work.jobs, runs: work.runs, audit });
   await registerQueueBoard(app, work.jobs);
-  await app.register(snapshotRoutes, { snapshots: createSnapshotService(work) });
-  await app.register(exportRoutes, { exports: createExportService(work) });
+  const snapshots = createSnapshotService(work);
+  const exports = createExportService(work);
+  await app.register(snapshotRoutes, { snapshots });
+  await app.register(exportRoutes, { exports });
   await app.register(retentionRoutes, { retention: createRetentionService(work) });
+  // The control room: realtime channel, alarms, incidents, video search, map, wall and tours.
+  const ctx: ConsoleContext = { platform, work, live, footage, snapshots, exports };
+  await app.register(realtimeRoutes, { ctx });
+  await app.register(alarmRoutes, { ctx });
+  await app.register(incidentRoutes, { ctx });
+  await app.register(searchRoutes, { ctx });
+  await app.register(mapRoutes, { ctx });
+  await app.register(wallRoutes, { ctx });
   await app.register(webApp);
   return app;
 }

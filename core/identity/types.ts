@@ -32,3 +32,13 @@ export const STAFF: readonly Role[] = ['admin', 'supervisor', 'monitor', 'invest
 export const ANY_ROLE: readonly Role[] = ROLES;
 export const ADMIN: readonly Role[] = ['admin'];
 export const PTZ_OPERATORS: readonly Role[] = ['admin', 'monitor'];
+/** The control room: the wall, tours, alarms handling, incidents (monitors; admins stand in). */
+export const MONITORS: readonly Role[] = ['admin', 'monitor'];
+/** Read the control room's work: incidents, alarms, the wall and map (supervisors read everything). */
+export const CONTROL_ROOM: readonly Role[] = ['admin', 'supervisor', 'monitor', 'investigator'];
+/** Search footage, bookmark moments on incidents, export (investigators, and the monitors who find the moment). */
+export const INVESTIGATORS: readonly Role[] = ['admin', 'monitor', 'investigator'];
+/** Read the audit log: supervisors and admins. */
+export const AUDITORS: readonly Role[] = ['admin', 'supervisor'];
+/** Open the video wall and the map's live view: monitors, and supervisors who read everything. */
+export const WALL_VIEWERS: readonly Role[] = ['admin', 'supervisor', 'monitor'];

@@ -79,8 +79,11 @@ describe('console in headless Chromium', () => {
     await page.click('[data-test=device-form-save]');
     await expect.poll(async () => (await platform.pool.query(`SELECT count(*)::int AS n FROM devices WHERE name = '浏览器新建的相机'`)).rows[0].n, { timeout: 10_000 }).toBe(1);
     await page.fill('[data-test=device-search]', '浏览器新建');
-    await page.waitForSelector('text=浏览器新建的相机');
-    await page.click('text=浏览器新建的相机');
+    // The search reloads the table after a 300 ms debounce: wait until it shows only our row, so the click
+    // lands on the row that stays rather than one the reload is about to replace.
+    await expect.poll(async () => page.$$eval('[data-test=device-name]', (els) => els.map((e) => e.textContent?.trim())), { timeout: 10_000 })
+      .toEqual(['浏览器新建的相机']);
+    await page.click('[data-test=device-name]:has-text("浏览器新建的相机")');
     await page.waitForURL(/\/devices\/[0-9a-f-]{36}/);
     await expect.poll(() => page.textContent('[data-test=device-title]'), { timeout: 10_000 }).toContain('浏览器新建的相机');
     await page.close();

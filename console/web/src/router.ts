@@ -1,6 +1,6 @@
 import { watch } from 'vue'
 import { createRouter, createWebHistory, type RouteLocationRaw } from 'vue-router'
-import { EXPORT_ROLES, useSessionStore } from './stores/session.ts'
+import { AUDITOR_ROLES, CONTROL_ROOM_ROLES, EXPORT_ROLES, WALL_ROLES, useSessionStore } from './stores/session.ts'
 import { i18n } from './i18n/index.ts'
 import type { Role } from './api/auth.ts'
 
@@ -29,6 +29,55 @@ export const router = createRouter({
       component: () => import('./layouts/ConsoleLayout.vue'),
       children: [
         { path: '', redirect: { name: 'devices' } },
+        {
+          path: 'wall',
+          name: 'wall',
+          component: () => import('./pages/WallPage.vue'),
+          meta: { titleKey: 'nav.wall', roles: WALL_ROLES },
+        },
+        {
+          path: 'map',
+          name: 'map',
+          component: () => import('./pages/MapPage.vue'),
+          meta: { titleKey: 'nav.map', roles: CONTROL_ROOM_ROLES },
+        },
+        {
+          path: 'incidents',
+          name: 'incidents',
+          component: () => import('./pages/IncidentsPage.vue'),
+          meta: { titleKey: 'nav.incidents', roles: CONTROL_ROOM_ROLES },
+        },
+        {
+          path: 'incidents/:id',
+          name: 'incident',
+          component: () => import('./pages/IncidentDetailPage.vue'),
+          props: true,
+          meta: { titleKey: 'nav.incidents', roles: CONTROL_ROOM_ROLES },
+        },
+        {
+          path: 'search',
+          name: 'search',
+          component: () => import('./pages/SearchPage.vue'),
+          meta: { titleKey: 'nav.search', roles: CONTROL_ROOM_ROLES },
+        },
+        {
+          path: 'alarms',
+          name: 'alarms',
+          component: () => import('./pages/AlarmsPage.vue'),
+          meta: { titleKey: 'nav.alarms', roles: CONTROL_ROOM_ROLES },
+        },
+        {
+          path: 'admin/audit',
+          name: 'admin-audit',
+          component: () => import('./pages/AuditPage.vue'),
+          meta: { titleKey: 'nav.adminAudit', roles: AUDITOR_ROLES },
+        },
+        {
+          path: 'admin/sites',
+          name: 'admin-sites',
+          component: () => import('./pages/SitesPage.vue'),
+          meta: { titleKey: 'nav.adminSites', roles: ['admin'] },
+        },
         {
           path: 'devices',
           name: 'devices',

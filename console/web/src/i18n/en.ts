@@ -1,4 +1,10 @@
 import type { MessageSchema } from './zh-CN.ts'
+import * as incidentsMessages from './features/incidents.ts'
+import * as videoSearchMessages from './features/videoSearch.ts'
+import * as wallMessages from './features/wall.ts'
+import * as mapMessages from './features/map.ts'
+import * as alarmsMessages from './features/alarms.ts'
+import * as adminMessages from './features/admin.ts'
 
 const en: MessageSchema = {
   app: {
@@ -11,6 +17,13 @@ const en: MessageSchema = {
     users: 'Users',
     exports: 'Evidence',
     adminJobs: 'Jobs & retention',
+    wall: 'Video wall',
+    map: 'Map',
+    incidents: 'Incidents',
+    search: 'Video search',
+    alarms: 'Alarms',
+    adminAudit: 'Audit log',
+    adminSites: 'Sites',
   },
   header: {
     language: 'Language',
@@ -613,6 +626,12 @@ const en: MessageSchema = {
       counts: 'repaired {repaired} · kept (held) {keptHeld} · deferred {deferred} · took {duration}',
     },
   },
+  incidents: incidentsMessages.en,
+  videoSearch: videoSearchMessages.en,
+  wall: wallMessages.en,
+  map: mapMessages.en,
+  alarms: alarmsMessages.en,
+  admin: adminMessages.en,
 }
 
 export default en

@@ -1,4 +1,11 @@
 // Source of truth for message keys: en.ts must have the same shape.
+import * as incidentsMessages from './features/incidents.ts'
+import * as videoSearchMessages from './features/videoSearch.ts'
+import * as wallMessages from './features/wall.ts'
+import * as mapMessages from './features/map.ts'
+import * as alarmsMessages from './features/alarms.ts'
+import * as adminMessages from './features/admin.ts'
+
 const zhCN = {
   app: {
     name: '天网视频监控平台',
@@ -10,6 +17,13 @@ const zhCN = {
     users: '用户管理',
     exports: '证据导出',
     adminJobs: '任务与保存期限',
+    wall: '视频墙',
+    map: '电子地图',
+    incidents: '警情',
+    search: '视频检索',
+    alarms: '报警',
+    adminAudit: '审计日志',
+    adminSites: '组织机构',
   },
   header: {
     language: '语言',
@@ -612,6 +626,12 @@ const zhCN = {
       counts: '修复 {repaired} · 冻结保留 {keptHeld} · 暂缓 {deferred} · 耗时 {duration}',
     },
   },
+  incidents: incidentsMessages.zhCN,
+  videoSearch: videoSearchMessages.zhCN,
+  wall: wallMessages.zhCN,
+  map: mapMessages.zhCN,
+  alarms: alarmsMessages.zhCN,
+  admin: adminMessages.zhCN,
 }
 
 export type MessageSchema = typeof zhCN

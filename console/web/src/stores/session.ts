@@ -6,6 +6,17 @@ import { adoptAccountLocale } from '../i18n/index.ts'
 
 /** Who may open 证据导出: investigators, their supervisors and admins. */
 export const EXPORT_ROLES: Role[] = ['investigator', 'supervisor', 'admin']
+// The control room's role sets: the same lists the server's routes declare (core/identity/types.ts).
+/** Read incidents, alarms, search (CONTROL_ROOM). */
+export const CONTROL_ROOM_ROLES: Role[] = ['admin', 'supervisor', 'monitor', 'investigator']
+/** Run the wall, tours, alarms and incidents (MONITORS). */
+export const MONITOR_ROLES: Role[] = ['admin', 'monitor']
+/** Open the video wall and the map's live view (WALL_VIEWERS). */
+export const WALL_ROLES: Role[] = ['admin', 'supervisor', 'monitor']
+/** Search footage and bookmark moments on incidents (INVESTIGATORS). */
+export const INVESTIGATOR_ROLES: Role[] = ['admin', 'monitor', 'investigator']
+/** Read the audit log (AUDITORS). */
+export const AUDITOR_ROLES: Role[] = ['admin', 'supervisor']
 
 export const useSessionStore = defineStore('session', () => {
   const user = ref<User | null>(null)

@@ -1,0 +1,4 @@
+// Codes of the sites feature (see README.md beside this file), issue 9.
+export const zhCN = {}
+
+export const en: typeof zhCN = {}

@@ -1,0 +1,4 @@
+// Messages of the videoSearch pages and components (issue 9). zhCN is the source of truth; en has the same shape.
+export const zhCN = {}
+
+export const en: typeof zhCN = {}

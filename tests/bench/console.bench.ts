@@ -1,0 +1,37 @@
+import type { BenchResult } from './run.ts';
+
+/**
+ * console: the control room's requests on a site-sized database, through the HTTP API —
+ * nearby cameras among 2,200, footage search over 2,200 cameras × 30 days of segments,
+ * a filtered incident page over 1,000,000 incidents, an alarm row fanned out to 20
+ * connected consoles' WebSockets, and a 16-tile wall opened in headless Chromium.
+ * Each step lives with its feature's bench module; SKYNET_BENCH_ONLY=search|incidents|alarms|wall runs one.
+ */
+const ONLY = process.env.SKYNET_BENCH_ONLY;
+
+export async function run(): Promise<BenchResult> {
+  const metrics: Record<string, number> = {};
+  const notes: string[] = [];
+  const step = async (name: string, fn: () => Promise<{ metrics: Record<string, number>; notes: string[] }>) => {
+    if (ONLY && ONLY !== name) return;
+    const started = Date.now();
+    const r = await fn();
+    Object.assign(metrics, r.metrics);
+    notes.push(...r.notes.map((n) => `${name}: ${n}`), `${name}: step took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  };
+  await step('search', async () => (await import('./console-search.ts')).benchSearch());
+  await step('incidents', async () => (await import('./console-incidents.ts')).benchIncidents());
+  await step('alarms', async () => (await import('./console-alarms.ts')).benchAlarms());
+  await step('wall', async () => (await import('./console-wall.ts')).benchWall());
+  return {
+    metrics,
+    targets: {
+      nearby_cameras_p95_ms: { op: '<=', value: 20 },
+      footage_search_p95_ms: { op: '<=', value: 100 },
+      incident_list_p95_ms: { op: '<=', value: 100 },
+      alarm_fanout_p95_ms: { op: '<=', value: 200 },
+      wall_16_first_frame_ms: { op: '<=', value: 4000 },
+    },
+    notes,
+  };
+}
