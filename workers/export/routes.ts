@@ -8,7 +8,7 @@ import type { ExportService } from './service.ts';
 import { EXPORT_STATUSES, GAP_REASONS } from './types.ts';
 
 /** Who may ask for exports. Monitors and patrol may not. */
-const EXPORTERS: readonly Role[] = ['admin', 'supervisor', 'investigator'];
+export const EXPORTERS: readonly Role[] = ['admin', 'supervisor', 'investigator'];
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream, type ReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createAuditLog } from '../../core/audit/repository.ts';
-import { withTransaction } from '../../core/db/pool.ts';
+import { withTransaction, type Queryable } from '../../core/db/pool.ts';
 import { badRequest, conflict, forbidden, notFound, unprocessable } from '../../core/http/errors.ts';
 import { createIdentityRepository } from '../../core/identity/repository.ts';
 import type { Principal } from '../../core/identity/types.ts';
@@ -17,6 +17,15 @@ import { exportJobId, type ExportItem, type ExportRecord, type ExportView } from
 type Meta = { ip?: string; requestId?: string };
 
 export interface ExportRequest { caseNumber: string; reason: string; items: ExportItem[]; snapshotIds?: string[] }
+
+/**
+ * What a feature requesting an export on something's behalf adds (an incident): its id for the
+ * audit row, and work done in the request's own transaction (linking the export, a timeline entry).
+ */
+export interface ExportRequestOptions {
+  incidentId?: string;
+  inTransaction?: (db: Queryable, created: ExportRecord) => Promise<void>;
+}
 
 /** Who sees and downloads every export; anyone else only their own. */
 const OVERSEERS = new Set(['admin', 'supervisor']);
@@ -111,7 +120,7 @@ export function createExportService(deps: WorkerDeps) {
     build: (exportId: string, ctx: BuildContext) => buildExport(deps, exportId, ctx),
 
     /** A request: checked, recorded with its holds and audit row in one transaction, then queued. */
-    async request(actor: Principal, input: ExportRequest, meta: Meta): Promise<{ export: ExportView }> {
+    async request(actor: Principal, input: ExportRequest, meta: Meta, opts: ExportRequestOptions = {}): Promise<{ export: ExportView }> {
       const userId = userOf(actor);
       const items = await check(input, Date.now());
       const id = randomUUID();
@@ -127,8 +136,9 @@ export function createExportService(deps: WorkerDeps) {
         })));
         await createAuditLog(db).record({
           actor, action: 'export.request', targetType: 'export', targetId: id, reason: created.reason,
-          details: { caseNumber: created.caseNumber, items, snapshotIds }, ...meta,
+          details: { caseNumber: created.caseNumber, items, snapshotIds, ...(opts.incidentId ? { incidentId: opts.incidentId } : {}) }, ...meta,
         });
+        await opts.inTransaction?.(db, created);
         return created;
       });
       try {

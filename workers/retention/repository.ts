@@ -186,6 +186,18 @@ export function createRetentionRepository(db: Queryable) {
       return { ids: rows.map((r) => r.exportId as string), taken: queued.length, bytes: queued.reduce((n, r) => n + r.bytes, 0), queued };
     },
 
+    /**
+     * Of `ids` (exports whose package just expired), those made for an incident that is still
+     * open: their holds stay until the incident is closed or cancelled (the incident releases them).
+     */
+    async heldByOpenIncident(tx: Queryable, ids: readonly string[]): Promise<Set<string>> {
+      if (ids.length === 0) return new Set();
+      const { rows } = await tx.query(
+        `SELECT e.id::text AS id FROM exports e JOIN incidents i ON i.id = e.incident_id
+          WHERE e.id = ANY($1::uuid[]) AND i.status NOT IN ('closed', 'cancelled')`, [ids]);
+      return new Set(rows.map((r) => r.id as string));
+    },
+
     /** The oldest footage left of each camera that has any. */
     async oldest(): Promise<{ deviceId: string; oldestAt: Date }[]> {
       const { rows } = await db.query(

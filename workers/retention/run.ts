@@ -101,7 +101,9 @@ export async function runRetention(deps: Deps, o: RunOptions): Promise<Retention
       const b = await withTransaction(pool, async (tx) => {
         const gone = await repo.expireExports(tx, exportCutoff, batch);
         const holds = createHoldRepository(tx);
-        for (const id of gone.ids) await holds.release('export', id);
+        // An open incident's exports keep holding its footage after their package goes (issue 9).
+        const kept = await repo.heldByOpenIncident(tx, gone.ids);
+        for (const id of gone.ids) if (!kept.has(id)) await holds.release('export', id);
         return gone;
       });
       if (b.ids.length === 0) break;

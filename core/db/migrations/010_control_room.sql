@@ -85,6 +85,8 @@ CREATE TABLE incidents (
 CREATE INDEX incidents_occurred_idx ON incidents (occurred_at DESC, id);
 CREATE INDEX incidents_status_idx ON incidents (status, occurred_at DESC);
 CREATE INDEX incidents_type_idx ON incidents (type, occurred_at DESC);
+-- The list's commonest filter (open incidents of a type) and its capped count: an index-only scan.
+CREATE INDEX incidents_type_status_idx ON incidents (type, status, occurred_at DESC, id);
 CREATE INDEX incidents_geo_idx ON incidents (lat, lon);
 CREATE INDEX incidents_text_idx ON incidents USING gin ((number || ' ' || title || ' ' || description || ' ' || address) gin_trgm_ops);
 
