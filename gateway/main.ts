@@ -30,6 +30,7 @@ import { createStreamRepository } from './streams/repository.ts';
 import { streamInternalRoutes, streamMediaRoutes } from './streams/routes.ts';
 import { createSessionManager, type SessionManager } from './streams/sessions.ts';
 import { createStreamSources } from './streams/sources.ts';
+import { createAlarmRaiser } from '../console/server/alarms/raise.ts';
 
 export interface Gateway {
   /** The public listener: media for browsers (signed tokens) and /api/health. */
@@ -79,6 +80,7 @@ export async function startGateway(platform: Platform, options: { listen?: boole
   const onvif = createOnvifService({ connection: devices.connection, timeoutMs: config.health.timeoutMs * 2 });
   const streamRepo = createStreamRepository(pool);
   const recordingRepo = createRecordingRepository(pool);
+  const alarms = createAlarmRaiser({ db: pool, eventLog: platform.eventLog, log: log.child({ component: 'alarms' }) });
 
   // Stream sessions pull what `sources` says: a camera's stream, or a mobile camera's RTMP push
   // while it lasts (RTMP ingest starts below; `sources` reads it at each call).
@@ -93,6 +95,7 @@ export async function startGateway(platform: Platform, options: { listen?: boole
     onStateChange: (change) => {
       streamRepo.recordChange(nodeId, change).catch((err: Error) => log.warn({ err: err.message }, 'could not record a stream state change'));
       events.publish('stream.state', { deviceId: change.deviceId, state: change.state, reason: change.reason, mode: change.mode }).catch(() => {});
+      if (change.state === 'failed') alarms.sessionFailed(change.deviceId, change.reason).catch((err: Error) => log.error({ err: err.message }, 'could not raise the session alarm'));
     },
   });
   const sources = createStreamSources({
@@ -107,6 +110,7 @@ export async function startGateway(platform: Platform, options: { listen?: boole
   const indexer = createRecordingIndexer({
     log: log.child({ component: 'recordings' }), layout, repo: recordingRepo, nodeId,
     isRecording: (id) => { const s = sessions.get(id); return Boolean(s?.recording && s.state !== 'stopped'); },
+    onIndexed: (rows) => alarms.recordingGaps(rows, config.alarms.recordingGapSeconds),
   });
 
   const healthOptions = { process: 'gateway', timezone: config.site.timezone, siteName: config.site.name, pool, redis, ready: () => ready } as const;
@@ -158,6 +162,8 @@ export async function startGateway(platform: Platform, options: { listen?: boole
     recordStatus: devices.recordStatus,
     checkOnvif,
     events,
+    eventLog: platform.eventLog,
+    alarms,
     reportCycle: (report) => redis.set(`${config.redis.prefix}health:last-cycle:${nodeId}`, JSON.stringify(report)).then(() => {}),
     intervalSeconds: config.health.intervalSeconds,
     concurrency: config.health.concurrency,

@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import type { EventBus } from '../../core/redis.ts';
+import type { EventLog } from '../../core/events.ts';
+import type { AlarmRaiser } from '../../console/server/alarms/raise.ts';
 import type { DeviceConnection, DeviceState } from '../devices/types.ts';
 import { judgeHealth, type CheckResult } from './judge.ts';
 import { rtspOptions } from './rtsp-probe.ts';
@@ -12,6 +14,10 @@ export interface HealthDeps {
   recordStatus: (id: string, state: DeviceState, reason: string | null, seen: boolean) => Promise<DeviceState | null>;
   checkOnvif: (conn: { host: string; port: number; username: string; password: string; timeoutMs: number }) => Promise<{ ok: true } | { ok: false; code: string; message: string }>;
   events: EventBus;
+  /** The realtime log (console WebSocket): each state change also goes out as devices / device.status. */
+  eventLog?: Pick<EventLog, 'append'>;
+  /** Raises device_offline / device_online alarms for state changes (console/server/alarms/raise.ts). */
+  alarms?: Pick<AlarmRaiser, 'deviceStatus'>;
   /** Where the last cycle's report is kept, so its absence can raise an alarm. */
   reportCycle: (report: CycleReport) => Promise<void>;
   intervalSeconds: number;
@@ -73,6 +79,10 @@ export function createHealthScheduler(deps: HealthDeps) {
         if (tally) tally.changed++;
         deps.log.info({ deviceId: conn.id, from: previous, to: verdict.state, reason: verdict.reason }, 'device status changed');
         await deps.events.publish('device.status', { deviceId: conn.id, name: conn.name, from: previous, state: verdict.state, reason: verdict.reason }).catch(() => {});
+        await deps.eventLog?.append('devices', 'device.status', { deviceId: conn.id, name: conn.name, status: verdict.state, reason: verdict.reason })
+          .catch((err: Error) => deps.log.warn({ deviceId: conn.id, err: err.message }, 'could not log the device status event'));
+        await deps.alarms?.deviceStatus({ deviceId: conn.id, name: conn.name, from: previous, to: verdict.state, reason: verdict.reason })
+          .catch((err: Error) => deps.log.error({ deviceId: conn.id, err: err.message }, 'could not raise the device status alarm'));
       }
     } catch (err) {
       // The device was deleted while probing, or the database blinked: next cycle tries again.

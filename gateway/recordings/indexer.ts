@@ -89,6 +89,8 @@ export interface RecordingIndexerOptions {
   settleMs?: number;
   /** Whether the camera's recording session runs now: its newest file may still grow. */
   isRecording?: (deviceId: string) => boolean;
+  /** Told of the segments each insert added (the recording-gap alarm looks at the hole before each). */
+  onIndexed?: (rows: readonly NewSegment[]) => Promise<unknown>;
 }
 
 interface ListState { offset: number; chain: Chain | null; done: boolean }
@@ -122,8 +124,12 @@ export function createRecordingIndexer(options: RecordingIndexerOptions) {
   async function insert(rows: NewSegment[]): Promise<number> {
     let inserted = 0;
     for (let i = 0; i < rows.length; i += BATCH) {
-      const result = await repo.insertSegments(rows.slice(i, i + BATCH), nodeId);
+      const batch = rows.slice(i, i + BATCH);
+      const result = await repo.insertSegments(batch, nodeId);
       inserted += result.inserted;
+      if (result.inserted > 0 && options.onIndexed) {
+        await options.onIndexed(batch).catch((err: Error) => log.error({ err: err.message }, 'could not check new recording segments for gaps'));
+      }
       for (const id of result.unknownDevices) {
         if (unknownDevices.has(id)) continue;
         unknownDevices.add(id);
