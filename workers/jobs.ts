@@ -74,6 +74,11 @@ export const JOBS = {
       payload: Type.Object({}, Strict),
       result: Type.Object({ deleted: Type.Integer({ minimum: 0 }) }, Strict),
     },
+    /** Delete realtime events past realtime.replayHours (workers/maintenance/events-purge.ts). Idempotent. Scheduled every 10 minutes. */
+    'events.purge': {
+      payload: Type.Object({}, Strict),
+      result: Type.Object({ deleted: Type.Integer({ minimum: 0 }) }, Strict),
+    },
   },
   snapshot: {
     /**

@@ -90,7 +90,8 @@ describe('the runner', () => {
     const first = await startFamily(createMaintenanceFamily({ platform }), runnerOptions(prefix));
     opened.push(first);
     const again = await startFamily(createMaintenanceFamily({ platform }), runnerOptions(prefix));
-    expect((await first.queue.getJobSchedulers()).map((s) => s.key)).toEqual(['sessions.purge']);
+    // Two starts, one scheduler per scheduled job (not two).
+    expect((await first.queue.getJobSchedulers()).map((s) => s.key).sort()).toEqual(['events.purge', 'sessions.purge']);
     await again.close();
     // The scheduler's first run happens at once; a second, added by hand, finds nothing left.
     await expect.poll(async () => (await platform.pool.query('SELECT count(*)::int AS n FROM sessions WHERE user_id = $1', [user.id])).rows[0].n, { timeout: 15_000 }).toBe(1);
@@ -114,6 +115,7 @@ describe('the runner', () => {
     const family: WorkerFamily<'maintenance'> = {
       queue: 'maintenance',
       handlers: {
+        'events.purge': async () => ({ deleted: 0 }),
         'sessions.purge': async ({ job }) => {
           calls++;
           if ((job.opts.jobId ?? '').startsWith('permanent')) throw new PermanentJobError('test.gone', 'the thing is gone');
@@ -144,7 +146,7 @@ describe('the runner', () => {
     const prefix = freshPrefix();
     const events = await queueEvents(prefix, QUEUES.maintenance);
     let calls = 0;
-    const running = await startFamily({ queue: 'maintenance', handlers: { 'sessions.purge': async () => { calls++; return { deleted: 0 }; } } }, runnerOptions(prefix));
+    const running = await startFamily({ queue: 'maintenance', handlers: { 'events.purge': async () => ({ deleted: 0 }), 'sessions.purge': async () => { calls++; return { deleted: 0 }; } } }, runnerOptions(prefix));
     opened.push(running);
     const bad = await running.queue.add('sessions.purge', { surprise: true }, { attempts: 3 });
     await expect(bad.waitUntilFinished(events, 10_000)).rejects.toThrow(/job\.payload_invalid/);
@@ -158,6 +160,7 @@ describe('the runner', () => {
     const slowFamily = (ms: number): WorkerFamily<'maintenance'> => ({
       queue: 'maintenance',
       handlers: {
+        'events.purge': async () => ({ deleted: 0 }),
         'sessions.purge': async ({ job, signal }) => {
           seen.push(`${job.id}:start`);
           await new Promise<void>((resolve, reject) => {
