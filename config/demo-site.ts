@@ -25,9 +25,46 @@ export interface DemoDevice {
   sim: number | null;
 }
 
-const CENTER = { lat: 37.0603, lon: 115.6691 };
-const ROADS = ['人民路', '建设街', '解放路', '长江路', '黄河大道', '朝阳街', '文化路', '迎宾大道', '工业路', '滨河路', '青年路', '光明街'];
-const PLACES = ['县政府广场', '火车站广场', '汽车站', '人民医院', '第一中学', '万达商业街', '体育中心', '农贸市场', '开发区管委会', '清河公园'];
+export const DEMO_CENTER = { lat: 37.0603, lon: 115.6691 };
+const CENTER = DEMO_CENTER;
+/** The demo platform's site code: when it is in the registry, the demo site is what is loaded. */
+export const DEMO_PLATFORM_CODE = 'QH-PLATFORM';
+
+/**
+ * The demo town's streets for the offline base layer (console/server/map): six running east–west and
+ * six north–south across the ≈3 km the demo devices stand in around CENTER, as [lat, lon] polylines;
+ * `width` in metres. The first six names run east–west, the rest north–south.
+ */
+export const DEMO_ROADS: readonly { name: string; width: number; path: readonly (readonly [number, number])[] }[] = [
+  { name: '人民路', width: 24, path: [[37.0700, 115.6510], [37.0702, 115.6620], [37.0699, 115.6750], [37.0701, 115.6880]] },
+  { name: '建设街', width: 16, path: [[37.0655, 115.6515], [37.0656, 115.6640], [37.0654, 115.6760], [37.0655, 115.6875]] },
+  { name: '解放路', width: 24, path: [[37.0612, 115.6500], [37.0605, 115.6620], [37.0603, 115.6691], [37.0605, 115.6780], [37.0608, 115.6890]] },
+  { name: '长江路', width: 30, path: [[37.0560, 115.6505], [37.0562, 115.6650], [37.0559, 115.6800], [37.0561, 115.6900]] },
+  { name: '黄河大道', width: 40, path: [[37.0515, 115.6500], [37.0512, 115.6700], [37.0510, 115.6903]] },
+  { name: '朝阳街', width: 14, path: [[37.0475, 115.6540], [37.0478, 115.6690], [37.0476, 115.6860]] },
+  { name: '文化路', width: 18, path: [[37.0740, 115.6560], [37.0640, 115.6558], [37.0520, 115.6562], [37.0460, 115.6565]] },
+  { name: '迎宾大道', width: 40, path: [[37.0745, 115.6620], [37.0650, 115.6625], [37.0560, 115.6622], [37.0455, 115.6620]] },
+  { name: '工业路', width: 24, path: [[37.0740, 115.6691], [37.0603, 115.6691], [37.0512, 115.6693], [37.0455, 115.6695]] },
+  { name: '滨河路', width: 16, path: [[37.0748, 115.6735], [37.0680, 115.6750], [37.0600, 115.6748], [37.0520, 115.6760], [37.0450, 115.6770]] },
+  { name: '青年路', width: 14, path: [[37.0742, 115.6810], [37.0610, 115.6812], [37.0460, 115.6815]] },
+  { name: '光明街', width: 14, path: [[37.0738, 115.6870], [37.0600, 115.6872], [37.0465, 115.6875]] },
+];
+const ROADS = DEMO_ROADS.map((r) => r.name);
+
+/** The demo town's places (squares, stations, hospital …), each near the crossing it is named by. */
+export const DEMO_PLACES: readonly { name: string; lat: number; lon: number }[] = [
+  { name: '县政府广场', lat: 37.0628, lon: 115.6668 },
+  { name: '火车站广场', lat: 37.0690, lon: 115.6585 },
+  { name: '汽车站', lat: 37.0570, lon: 115.6600 },
+  { name: '人民医院', lat: 37.0666, lon: 115.6720 },
+  { name: '第一中学', lat: 37.0640, lon: 115.6790 },
+  { name: '万达商业街', lat: 37.0585, lon: 115.6712 },
+  { name: '体育中心', lat: 37.0530, lon: 115.6790 },
+  { name: '农贸市场', lat: 37.0623, lon: 115.6590 },
+  { name: '开发区管委会', lat: 37.0500, lon: 115.6880 },
+  { name: '清河公园', lat: 37.0672, lon: 115.6760 },
+];
+const PLACES = DEMO_PLACES.map((p) => p.name);
 const DIRS = ['东向西', '西向东', '南向北', '北向南'];
 
 /** A national-style 20-digit code: area 130534 (county), type 131 (camera) / 121 (checkpoint), serial. */

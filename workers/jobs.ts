@@ -30,7 +30,7 @@ export const Requester = Type.Object({
 }, Strict);
 
 export const SNAPSHOT_PURPOSES = ['manual', 'alarm', 'incident', 'face', 'export'] as const;
-export const SNAPSHOT_SOURCES = ['session', 'onvif', 'rtsp'] as const;
+export const SNAPSHOT_SOURCES = ['session', 'onvif', 'rtsp', 'recording'] as const;
 
 export const SnapshotResult = Type.Object({
   snapshotId: Uuid,

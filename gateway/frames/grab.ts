@@ -71,6 +71,16 @@ export function frameFromSegment(path: string, o: { tmpDir: string; deadline: nu
 }
 
 /**
+ * The frame of a recording segment file (a path the index holds, checked and resolved under the
+ * media root by recorded.ts, never taken from a request as it is) nearest `offsetSeconds` into it:
+ * input seeking, decoded from the keyframe before, so the picture is the one at that moment.
+ */
+export function frameFromRecording(path: string, offsetSeconds: number, o: { tmpDir: string; deadline: number }): Promise<Buffer> {
+  const ss = Math.max(0, offsetSeconds).toFixed(3);
+  return runOnePicture(['-protocol_whitelist', 'file', '-ss', ss, '-f', 'mpegts', '-i', path], o.tmpDir, o.deadline);
+}
+
+/**
  * One keyframe pulled over RTSP/TCP. `input` never holds credentials (they would show in `ps`):
  * the credential relay's one-time loopback URL stands in for a camera that needs them.
  */

@@ -29,4 +29,26 @@ export const frameInternalRoutes = fp(async (app: App, opts: { frames: FrameServ
       .header('x-frame-taken-at', frame.takenAt.toISOString())
       .send(frame.jpeg);
   });
+
+  // A past moment: the frame of a recording segment this node wrote, `offsetMs` into it. The
+  // console names the segment by its indexed path (checked here to be this camera's segment file).
+  app.post('/internal/devices/:id/recorded-frame', {
+    config: { access: 'service' },
+    schema: {
+      params: IdParams,
+      body: Type.Object({
+        path: Type.String({ minLength: 1, maxLength: 300 }),
+        offsetMs: Type.Integer({ minimum: 0, maximum: 3_600_000 }),
+        timeoutMs: Type.Optional(Type.Integer({ minimum: 500, maximum: 30_000 })),
+      }),
+    },
+  }, async (req, reply) => {
+    const frame = await frames.recorded(req.params.id, req.body.path, req.body.offsetMs, req.body.timeoutMs);
+    return reply
+      .header('content-type', 'image/jpeg')
+      .header('content-length', frame.jpeg.length)
+      .header('cache-control', 'no-store')
+      .header('x-frame-source', 'recording')
+      .send(frame.jpeg);
+  });
 }, { name: 'frame-internal-routes', dependencies: ['identity-guard'] });

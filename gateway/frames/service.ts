@@ -12,6 +12,7 @@ import type { SessionInfo } from '../streams/types.ts';
 import { UrlRefused } from '../streams/url-policy.ts';
 import { fetchSnapshot, frameFromRtsp, frameFromSegment, GrabError } from './grab.ts';
 import { jpegInfo } from './jpeg.ts';
+import { createRecordedFrames, type RecordedFrame } from './recorded.ts';
 import { budgetFor, FRESH_SEGMENT_MS, frameFailure, frameSources, newestLiveSegment, type Attempt, type FrameSource } from './plan.ts';
 
 /** One picture of a camera, as the gateway node that holds it took it. */
@@ -75,6 +76,7 @@ export function createFrameService(deps: FrameServiceDeps) {
   const probed = new Map<string, { uri: string | null; refused: boolean; until: number }>();
   const inFlight = new Map<string, Promise<Frame>>();
   const tmpDir = deps.layout.tmp;
+  const recorded = createRecordedFrames({ root: deps.layout.root, tmpDir });
 
   /** The newest complete live segment the session wrote lately, or null. */
   async function freshSegment(deviceId: string): Promise<{ path: string; takenAt: Date } | null> {
@@ -202,6 +204,12 @@ export function createFrameService(deps: FrameServiceDeps) {
         inFlight.set(deviceId, p);
       }
       return p;
+    },
+
+    /** The frame `offsetMs` into one of this camera's recording segments (its path as the index holds it). */
+    recorded(deviceId: string, segmentPath: string, offsetMs: number, timeoutMs = deps.timeoutMs): Promise<RecordedFrame> {
+      if (!DEVICE_ID.test(deviceId)) return Promise.reject(notFound('device'));
+      return recorded.grab(deviceId, segmentPath, offsetMs, timeoutMs);
     },
 
     async close(): Promise<void> {

@@ -17,6 +17,7 @@ const FootageBody = Type.Object({
   from: Type.String({ format: 'date-time' }),
   to: Type.String({ format: 'date-time' }),
   reason: Type.Optional(Type.String({ maxLength: 500 })),
+  incidentId: Type.Optional(Type.String({ format: 'uuid', description: 'The incident the footage is watched for: recorded in the audit row (details.incidentId)' })),
 });
 const Footage = Type.Object({ url: Type.String(), expiresAt: DateTime, segments: Type.Integer() });
 

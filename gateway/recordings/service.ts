@@ -107,7 +107,12 @@ export function createFootageService(deps: {
       return recordings.timeline(deviceId, day, timezone);
     },
 
-    async open(actor: Principal, deviceId: string, range: { from: string; to: string; reason?: string }, meta: { ip?: string; requestId?: string }): Promise<FootageTicket> {
+    /**
+     * `incidentId`: the footage is watched for an incident (the web app also sends reason
+     * `incident:<number>`); the audit row names it in details.incidentId, so an incident's
+     * viewings can be found by id.
+     */
+    async open(actor: Principal, deviceId: string, range: { from: string; to: string; reason?: string; incidentId?: string }, meta: { ip?: string; requestId?: string }): Promise<FootageTicket> {
       const device = await devices.get(deviceId);
       const window = recordings.footageWindow(range.from, range.to);
       const segments = await recordings.countSegments(device.id, window);
@@ -117,7 +122,7 @@ export function createFootageService(deps: {
       const { token, expiresAt, kid } = await mintMediaToken(keys, { userId: actor.userId!, deviceId: device.id, scope: 'vod', from, to });
       await audit.record({
         actor, action: 'footage.view', targetType: 'device', targetId: device.id, reason: range.reason,
-        details: { name: device.name, from, to, segments, kid }, ...meta,
+        details: { name: device.name, from, to, segments, kid, ...(range.incidentId ? { incidentId: range.incidentId } : {}) }, ...meta,
       });
       return { url: `${base}${mediaPath('vod', device.id, token)}`, expiresAt, segments };
     },

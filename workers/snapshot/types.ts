@@ -20,6 +20,8 @@ export interface SnapshotRecord {
   purpose: SnapshotPurpose;
   reason: string | null;
   jobId: string | null;
+  /** The incident it was taken for (purpose incident), if any. */
+  incidentId: string | null;
   createdAt: Date;
 }
 
@@ -35,6 +37,7 @@ export interface Snapshot {
   purpose: SnapshotPurpose;
   reason: string | null;
   requestedByName: string;
+  incidentId: string | null;
   url: string;
   urlExpiresAt: Date;
 }

@@ -122,7 +122,10 @@ CREATE TABLE bookmarks (
 CREATE INDEX bookmarks_incident_idx ON bookmarks (incident_id, starts_at);
 CREATE INDEX bookmarks_device_idx ON bookmarks (device_id, starts_at);
 
--- Snapshots and exports taken for an incident.
+-- Snapshots and exports taken for an incident; a snapshot can also be a frame of the recording
+-- at a past moment (source 'recording').
+ALTER TABLE snapshots DROP CONSTRAINT snapshots_source_check;
+ALTER TABLE snapshots ADD CONSTRAINT snapshots_source_check CHECK (source IN ('session', 'onvif', 'rtsp', 'recording'));
 ALTER TABLE snapshots ADD COLUMN incident_id uuid REFERENCES incidents(id) ON DELETE SET NULL;
 CREATE INDEX snapshots_incident_idx ON snapshots (incident_id) WHERE incident_id IS NOT NULL;
 ALTER TABLE exports ADD COLUMN incident_id uuid REFERENCES incidents(id) ON DELETE SET NULL;

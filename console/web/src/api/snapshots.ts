@@ -2,7 +2,7 @@
 // link to the JPEG (about 10 minutes): a list fetched again gives fresh ones.
 import { http, seg } from './http.ts'
 
-export type SnapshotSource = 'session' | 'onvif' | 'rtsp'
+export type SnapshotSource = 'session' | 'onvif' | 'rtsp' | 'recording'
 export type SnapshotPurpose = 'manual' | 'alarm' | 'incident' | 'face' | 'export'
 
 export interface Snapshot {

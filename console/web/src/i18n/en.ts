@@ -396,11 +396,13 @@ const en: MessageSchema = {
       session: 'live session',
       onvif: 'camera snapshot',
       rtsp: 'stream grab',
+      recording: 'recording frame',
     },
     sourceHint: {
       session: 'Taken from the live video being played',
       onvif: "Made by the camera's ONVIF snapshot service",
       rtsp: 'Grabbed from a short connection to the stream',
+      recording: 'Taken from the recording at that moment',
     },
     purpose: {
       manual: 'Manual',

@@ -396,11 +396,13 @@ const zhCN = {
       session: '实时会话',
       onvif: '设备抓图',
       rtsp: '取流抓图',
+      recording: '录像截图',
     },
     sourceHint: {
       session: '取自正在播放的实时视频',
       onvif: '由摄像机 ONVIF 抓图接口生成',
       rtsp: '临时连接码流截取',
+      recording: '取自该时刻的录像',
     },
     purpose: {
       manual: '手动抓图',
