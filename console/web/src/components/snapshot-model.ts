@@ -35,6 +35,7 @@ export const SOURCE_TAG: Record<SnapshotSource, 'success' | 'primary' | 'warning
   session: 'success',
   onvif: 'primary',
   rtsp: 'warning',
+  recording: 'primary',
 }
 
 /** 1920×1080, or null when the worker did not learn the size. */

@@ -4,7 +4,6 @@ export const zhCN = {
   save: '保存',
   cancel: '取消',
   focusHint: '点击画面选中，右侧显示该摄像机的云台、抓图和警情操作',
-  incidentCreated: '已创建警情 {number}',
   state: {
     starting: '正在连接…',
     live: '实时',
@@ -80,7 +79,6 @@ export const en: typeof zhCN = {
   save: 'Save',
   cancel: 'Cancel',
   focusHint: 'Click a tile to select it: its PTZ, snapshot and incident actions appear here',
-  incidentCreated: 'Incident {number} created',
   state: {
     starting: 'Connecting…',
     live: 'Live',
