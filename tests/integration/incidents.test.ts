@@ -219,6 +219,7 @@ describe('creating', () => {
     expect(c.transitions.resolved).toEqual(['closed', 'on_scene', 'cancelled']);
     expect(c.transitions.closed).toEqual([]);
     expect(c.nearbyRadiusMeters).toBe(platform.config.incidents.nearbyRadiusMeters);
+    expect(c).toMatchObject({ searchMaxRangeDays: platform.config.search.maxRangeDays, searchMaxCameras: platform.config.search.maxCameras });
   });
 });
 

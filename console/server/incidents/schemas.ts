@@ -137,6 +137,9 @@ export const CatalogueSchema = Type.Object({
   transitions: Type.Record(Type.String(), Type.Array(Status)),
   nearbyRadiusMeters: Type.Integer(),
   maxRadiusMeters: Type.Integer(),
+  /** Footage search limits (config search.*), so the web app checks what the server will. */
+  searchMaxRangeDays: Type.Integer(),
+  searchMaxCameras: Type.Integer(),
 });
 
 export const IncidentParams = Type.Object({ id: Uuid });

@@ -324,6 +324,7 @@ export function createIncidentService(ctx: ConsoleContext) {
         types: config.incidents.types, sources: [...INCIDENT_SOURCES], statuses: [...INCIDENT_STATUSES], priorities: [...INCIDENT_PRIORITIES],
         transitions: Object.fromEntries(Object.entries(TRANSITIONS).map(([k, v]) => [k, [...v]])) as Record<IncidentStatus, IncidentStatus[]>,
         nearbyRadiusMeters: config.incidents.nearbyRadiusMeters, maxRadiusMeters: config.incidents.maxRadiusMeters,
+        searchMaxRangeDays: config.search.maxRangeDays, searchMaxCameras: config.search.maxCameras,
       };
     },
 

@@ -21,6 +21,8 @@ export interface Catalogue {
   transitions: Partial<Record<IncidentStatus, IncidentStatus[]>>
   nearbyRadiusMeters: number
   maxRadiusMeters: number
+  searchMaxRangeDays: number
+  searchMaxCameras: number
 }
 
 export interface IncidentSummary {
