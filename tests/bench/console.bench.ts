@@ -1,3 +1,4 @@
+import { runSteps } from './helpers.ts';
 import type { BenchResult } from './run.ts';
 
 /**
@@ -7,22 +8,13 @@ import type { BenchResult } from './run.ts';
  * connected consoles' WebSockets, and a 16-tile wall opened in headless Chromium.
  * Each step lives with its feature's bench module; SKYNET_BENCH_ONLY=search|incidents|alarms|wall runs one.
  */
-const ONLY = process.env.SKYNET_BENCH_ONLY;
-
 export async function run(): Promise<BenchResult> {
-  const metrics: Record<string, number> = {};
-  const notes: string[] = [];
-  const step = async (name: string, fn: () => Promise<{ metrics: Record<string, number>; notes: string[] }>) => {
-    if (ONLY && ONLY !== name) return;
-    const started = Date.now();
-    const r = await fn();
-    Object.assign(metrics, r.metrics);
-    notes.push(...r.notes.map((n) => `${name}: ${n}`), `${name}: step took ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  };
-  await step('search', async () => (await import('./console-search.ts')).benchSearch());
-  await step('incidents', async () => (await import('./console-incidents.ts')).benchIncidents());
-  await step('alarms', async () => (await import('./console-alarms.ts')).benchAlarms());
-  await step('wall', async () => (await import('./console-wall.ts')).benchWall());
+  const { metrics, notes } = await runSteps({
+    search: async () => (await import('./console-search.ts')).benchSearch(),
+    incidents: async () => (await import('./console-incidents.ts')).benchIncidents(),
+    alarms: async () => (await import('./console-alarms.ts')).benchAlarms(),
+    wall: async () => (await import('./console-wall.ts')).benchWall(),
+  });
   return {
     metrics,
     targets: {

@@ -39,3 +39,24 @@ export function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
+
+/** One step of a suite: its metrics and notes (each step lives with its feature's bench module). */
+export type BenchStep = () => Promise<{ metrics: Record<string, number>; notes: string[] }>;
+
+/**
+ * Run a suite's steps in turn (SKYNET_BENCH_ONLY=<name> runs one), merging their metrics and
+ * prefixing their notes with the step's name and how long it took.
+ */
+export async function runSteps(steps: Record<string, BenchStep>): Promise<{ metrics: Record<string, number>; notes: string[] }> {
+  const only = process.env.SKYNET_BENCH_ONLY;
+  const metrics: Record<string, number> = {};
+  const notes: string[] = [];
+  for (const [name, fn] of Object.entries(steps)) {
+    if (only && only !== name) continue;
+    const started = Date.now();
+    const r = await fn();
+    Object.assign(metrics, r.metrics);
+    notes.push(...r.notes.map((n) => `${name}: ${n}`), `${name}: step took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  }
+  return { metrics, notes };
+}

@@ -1,3 +1,4 @@
+import { runSteps } from './helpers.ts';
 import type { BenchResult } from './run.ts';
 
 /**
@@ -7,21 +8,12 @@ import type { BenchResult } from './run.ts';
  * 100,000 indexed segments. Each step lives with its feature's bench module; this file runs
  * them in turn (SKYNET_BENCH_ONLY=snapshot|export|retention runs one).
  */
-const ONLY = process.env.SKYNET_BENCH_ONLY;
-
 export async function run(): Promise<BenchResult> {
-  const metrics: Record<string, number> = {};
-  const notes: string[] = [];
-  const step = async (name: string, fn: () => Promise<{ metrics: Record<string, number>; notes: string[] }>) => {
-    if (ONLY && ONLY !== name) return;
-    const started = Date.now();
-    const r = await fn();
-    Object.assign(metrics, r.metrics);
-    notes.push(...r.notes.map((n) => `${name}: ${n}`), `${name}: step took ${((Date.now() - started) / 1000).toFixed(1)} s`);
-  };
-  await step('snapshot', async () => (await import('./workers-snapshot.ts')).benchSnapshots());
-  await step('export', async () => (await import('./workers-export.ts')).benchExport());
-  await step('retention', async () => (await import('./workers-retention.ts')).benchRetention());
+  const { metrics, notes } = await runSteps({
+    snapshot: async () => (await import('./workers-snapshot.ts')).benchSnapshots(),
+    export: async () => (await import('./workers-export.ts')).benchExport(),
+    retention: async () => (await import('./workers-retention.ts')).benchRetention(),
+  });
   return {
     metrics,
     targets: {
