@@ -81,7 +81,7 @@ export async function buildConsole(platform: Platform): Promise<App> {
     identity, audit, redis, redisPrefix: config.redis.prefix,
     secureCookies: config.console.secureCookies, loginLimits: loginLimitsOf(config.console.login),
   });
-  await app.register(auditRoutes, { audit });
+  await app.register(auditRoutes, { audit, timezone: config.site.timezone });
 
   const devices = createDeviceService({ repo: createDeviceRepository(pool), boxKey: keys.box });
   const gateway = createGatewayClient({ nodes: createNodeRepository(pool), serviceToken: keys.serviceToken, leaseSeconds: config.gateway.leaseSeconds });

@@ -187,4 +187,61 @@ export const identityRoutes = fp(async (app: App, opts: IdentityRoutesOptions) =
     await audit.record({ actor: req.principal!, action: 'token.revoke', targetType: 'api_token', targetId: req.params.id, ip: req.ip, requestId: req.id });
     return reply.code(204).send(null);
   });
+
+  // ---- API tokens: your own list, and an admin's view of anyone's -------------------
+  const TokenSchema = Type.Object({
+    id: Type.String(), name: Type.String(), createdAt: Type.String(), expiresAt: Type.Union([Type.String(), Type.Null()]),
+    lastUsedAt: Type.Union([Type.String(), Type.Null()]), revokedAt: Type.Union([Type.String(), Type.Null()]),
+  });
+  const iso = (d: Date | null) => d?.toISOString() ?? null;
+  const tokenJson = (t: Awaited<ReturnType<IdentityService['listApiTokens']>>[number]) =>
+    ({ id: t.id, name: t.name, createdAt: t.createdAt.toISOString(), expiresAt: iso(t.expiresAt), lastUsedAt: iso(t.lastUsedAt), revokedAt: iso(t.revokedAt) });
+  const UserIdParams = Type.Object({ id: Type.String({ format: 'uuid' }) });
+  const TokenBody = Type.Object({ name: Type.String({ minLength: 1, maxLength: 100 }), days: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })) });
+
+  app.get('/api/auth/tokens', {
+    config: { access: { roles: ANY_ROLE } },
+    schema: {
+      summary: 'Your API tokens', tags: ['auth'], description: 'Newest first, revoked ones included; the secret itself is never shown again.',
+      response: { 200: Type.Object({ items: Type.Array(TokenSchema) }), ...errors(401) },
+    },
+  }, async (req) => ({ items: (await identity.listApiTokens(req.principal!.userId!)).map(tokenJson) }));
+
+  app.get('/api/users/:id/tokens', {
+    config: { access: { roles: ADMIN } },
+    schema: {
+      summary: "A user's API tokens (admin)", tags: ['users'], params: UserIdParams,
+      response: { 200: Type.Object({ items: Type.Array(TokenSchema) }), ...errors(400, 401, 403, 404) },
+    },
+  }, async (req) => {
+    if (!(await identity.getUser(req.params.id))) throw notFound('user');
+    return { items: (await identity.listApiTokens(req.params.id)).map(tokenJson) };
+  });
+
+  app.post('/api/users/:id/tokens', {
+    config: { access: { roles: ADMIN }, audit: 'token.issue' },
+    schema: {
+      summary: 'Issue an API token for a user (admin)', tags: ['users'],
+      description: 'A token acting as that user (a script, a device, a wall PC). The secret is in this answer only. Refused for a disabled user (409 apiToken.user_disabled).',
+      params: UserIdParams, body: TokenBody,
+      response: { 201: Type.Object({ id: Type.String(), token: Type.String(), expiresAt: Type.Union([Type.String(), Type.Null()]) }), ...errors(400, 401, 403, 404, 409) },
+    },
+  }, async (req, reply) => {
+    const issued = await identity.issueApiTokenFor(req.params.id, req.body.name, req.body.days ?? null);
+    await audit.record({ actor: req.principal!, action: 'token.issue', targetType: 'api_token', targetId: issued.id, details: { name: req.body.name, userId: req.params.id, days: req.body.days ?? null }, ip: req.ip, requestId: req.id });
+    return reply.code(201).send({ id: issued.id, token: issued.token, expiresAt: iso(issued.expiresAt) });
+  });
+
+  app.delete('/api/users/:id/tokens/:tokenId', {
+    config: { access: { roles: ADMIN }, audit: 'token.revoke' },
+    schema: {
+      summary: "Revoke a user's API token (admin)", tags: ['users'],
+      params: Type.Object({ id: Type.String({ format: 'uuid' }), tokenId: Type.String({ format: 'uuid' }) }),
+      response: { 204: Type.Null(), ...errors(400, 401, 403, 404) },
+    },
+  }, async (req, reply) => {
+    if (!(await identity.revokeApiToken(req.params.id, req.params.tokenId))) throw notFound('token');
+    await audit.record({ actor: req.principal!, action: 'token.revoke', targetType: 'api_token', targetId: req.params.tokenId, details: { userId: req.params.id }, ip: req.ip, requestId: req.id });
+    return reply.code(204).send(null);
+  });
 }, { name: 'identity-routes', dependencies: ['identity-guard'] });

@@ -133,6 +133,20 @@ export function createIdentityService({ repo, sessionHours, serviceToken, events
       return { id, token };
     },
 
+    /**
+     * An admin issues a token acting as another user (a script, a device, a video-wall PC):
+     * refused for an unknown user (404) or a disabled one (409), whose tokens would not work.
+     */
+    async issueApiTokenFor(userId: string, name: string, days: number | null): Promise<{ id: string; token: string; expiresAt: Date | null }> {
+      const user = await repo.getUser(userId);
+      if (!user) throw notFound('user');
+      if (user.disabled) throw conflict('the user is disabled: enable them before issuing a token', { code: 'apiToken.user_disabled', params: { username: user.username } });
+      const token = API_TOKEN_PREFIX + randomToken();
+      const expiresAt = days ? new Date(Date.now() + days * 86_400_000) : null;
+      const { id } = await repo.insertApiToken({ userId, name, tokenHash: sha256(token), expiresAt });
+      return { id, token, expiresAt };
+    },
+
     listApiTokens: (userId: string) => repo.listApiTokens(userId),
     revokeApiToken: (userId: string, id: string) => repo.revokeApiToken(userId, id),
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildConsole } from '../../console/server/main.ts';
 import { convexHull } from '../../console/server/map/base-layer.ts';
-import { DEMO_PLACES, DEMO_ROADS, demoSite } from '../../config/demo-site.ts';
+import { DEMO_PLACES, DEMO_PLATFORM_CODE, DEMO_ROADS, demoSite } from '../../config/demo-site.ts';
 import type { App } from '../../core/http/app.ts';
 import type { Platform } from '../../core/platform.ts';
 import { loginAs, testPlatform } from '../helpers/platform.ts';
@@ -16,6 +16,10 @@ let app: App;
 let monitor: string;
 const run = randomBytes(3).toString('hex');
 const ids: Record<string, string> = {};
+/** This file's sites, by kind (the database is shared with the other integration files of the run). */
+const sites: Record<string, string> = {};
+/** Only the rows this file created, in the answer's order. */
+const ours = <T extends { id: string }>(items: T[]): T[] => { const mine = new Set(Object.values(ids)); return items.filter((i) => mine.has(i.id)); };
 
 type Feature = { geometry: { type: string; coordinates: unknown }; properties: Record<string, unknown> };
 
@@ -42,9 +46,9 @@ beforeAll(async () => {
   app = await buildConsole(platform);
   await app.ready();
   monitor = (await loginAs(app, platform, ['monitor'])).cookie;
-  const area = await site(`A-${run}`, 'area', 39.9, 116.3);
-  const station = await site(`S-${run}`, 'station', 39.91, 116.31);
-  await site(`N-${run}`, 'platform', null, null);
+  const area = sites.area = await site(`A-${run}`, 'area', 39.9, 116.3);
+  const station = sites.station = await site(`S-${run}`, 'station', 39.91, 116.31);
+  sites.platform = await site(`N-${run}`, 'platform', null, null);
   await device('p1', area, 39.90, 116.30);
   await device('p2', area, 39.90, 116.32);
   await device('p3', area, 39.92, 116.31);
@@ -66,15 +70,30 @@ describe('the map', () => {
     const res = await get('/api/map/config');
     expect(res.statusCode, res.body).toBe(200);
     expect(res.json()).toMatchObject({ tileUrl: '', attribution: '', maxZoom: platform.config.map.maxZoom, zoom: 14 });
-    // No located platform site and no demo: the middle of the located devices.
-    expect(res.json().center.lat).toBeCloseTo((39.90 + 39.90 + 39.92 + 39.905 + 39.91) / 5, 6);
+    // No located platform site and no demo: the middle of the located devices in service. The
+    // database holds the other files' devices too, so the middle is of every one there now.
+    const { rows: blockers } = await platform.pool.query(
+      `SELECT code FROM sites WHERE code = $1 OR (kind = 'platform' AND lat IS NOT NULL AND lon IS NOT NULL)`, [DEMO_PLATFORM_CODE]);
+    expect(blockers, 'a located platform site or the demo site would decide the centre instead').toEqual([]);
+    const { rows } = await platform.pool.query<{ id: string; lat: number | null; lon: number | null; decommissioned_at: Date | null }>(
+      'SELECT id, lat, lon, decommissioned_at FROM devices');
+    const located = rows.filter((d) => d.lat !== null && d.lon !== null && d.decommissioned_at === null);
+    // Ours among them: all but the unplaced and the decommissioned one.
+    expect(ours(located).map((d) => d.id).sort()).toEqual([ids.p1, ids.p2, ids.p3, ids.inner, ids.s1].sort());
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    expect(res.json().center.lat).toBeCloseTo(mean(located.map((d) => d.lat!)), 6);
+    expect(res.json().center.lon).toBeCloseTo(mean(located.map((d) => d.lon!)), 6);
   });
 
   it('lists located devices in service only', async () => {
     const res = await get('/api/map/devices');
     expect(res.statusCode).toBe(200);
-    const got = res.json().items;
-    expect(got.map((d: { id: string }) => d.id).sort()).toEqual([ids.p1, ids.p2, ids.p3, ids.inner, ids.s1].sort());
+    const got: { id: string; lat: number | null; lon: number | null }[] = res.json().items;
+    // Every device listed is located; of ours, the unplaced and the decommissioned one are not listed.
+    expect(got.filter((d) => d.lat === null || d.lon === null)).toEqual([]);
+    expect(ours(got).map((d) => d.id).sort()).toEqual([ids.p1, ids.p2, ids.p3, ids.inner, ids.s1].sort());
+    expect(got.map((d) => d.id)).not.toContain(ids.gone);
+    expect(got.map((d) => d.id)).not.toContain(ids.unplaced);
     expect(got.find((d: { id: string }) => d.id === ids.p1)).toEqual({
       id: ids.p1, name: `地图-p1-${run}`, kind: 'camera', cameraType: null, lat: 39.9, lon: 116.3, heading: 90, status: 'unknown', statusReason: null,
       hasSub: false, ptz: true, address: null, siteId: expect.any(String),
@@ -82,11 +101,16 @@ describe('the map', () => {
   });
 
   it('lists open located incidents, or all with open=false, markup kept as text', async () => {
-    const open = await get('/api/map/incidents');
-    expect(open.json().items.map((i: { id: string }) => i.id)).toEqual([ids.open]);
-    expect(open.json().items[0]).toMatchObject({ title: '<script>x</script>', status: 'dispatched', lat: 39.9, lon: 116.3, priority: 3 });
-    const all = await get('/api/map/incidents?open=false');
-    expect(all.json().items.map((i: { id: string }) => i.id)).toEqual([ids.open, ids.closed]);
+    type Item = { id: string; status: string; lat: number | null; lon: number | null };
+    const open: Item[] = (await get('/api/map/incidents')).json().items;
+    // Other files' incidents are in the database too: none listed is closed, cancelled or unplaced.
+    expect(open.filter((i) => ['closed', 'cancelled'].includes(i.status) || i.lat === null || i.lon === null)).toEqual([]);
+    expect(ours(open).map((i) => i.id)).toEqual([ids.open]);
+    expect(open.find((i) => i.id === ids.open)).toMatchObject({ title: '<script>x</script>', status: 'dispatched', lat: 39.9, lon: 116.3, priority: 3 });
+    const all: Item[] = (await get('/api/map/incidents?open=false')).json().items;
+    expect(all.filter((i) => i.lat === null || i.lon === null)).toEqual([]);
+    // Newest first: `open` happened a minute after `closed`.
+    expect(ours(all).map((i) => i.id)).toEqual([ids.open, ids.closed]);
     expect((await get('/api/map/incidents?open=maybe')).json()).toMatchObject({ field: 'open' });
   });
 
@@ -94,14 +118,17 @@ describe('the map', () => {
     const res = await get('/api/map/base');
     expect(res.statusCode, res.body).toBe(200);
     const features: Feature[] = res.json().features;
-    const areas = features.filter((f) => f.properties.kind === 'area');
+    // Other files' sites may be drawn too: look at ours.
+    const mine = new Set(Object.values(sites));
+    const areas = features.filter((f) => f.properties.kind === 'area' && mine.has(f.properties.siteId as string));
     expect(areas).toHaveLength(1);
     // p1, p2, p3 make the hull; `inner` lies inside, the decommissioned and unplaced ones count not.
     const ring = (areas[0]!.geometry.coordinates as number[][][])[0]!;
     expect(ring).toHaveLength(4);
     expect(ring[0]).toEqual(ring.at(-1));
     expect(new Set(ring.map((p) => p.join(',')))).toEqual(new Set(['116.3,39.9', '116.32,39.9', '116.31,39.92']));
-    const points = features.filter((f) => f.properties.kind === 'site');
+    const points = features.filter((f) => f.properties.kind === 'site' && mine.has(f.properties.siteId as string));
+    // The platform site has no position: no point.
     expect(points.map((f) => f.properties.siteKind).sort()).toEqual(['area', 'station']);
     expect(features.some((f) => f.properties.kind === 'road')).toBe(false);
   });

@@ -39,3 +39,25 @@ export function updateUser(id: string, patch: Partial<Pick<UserAccount, 'display
 export function resetPassword(id: string, newPassword: string): Promise<void> {
   return http.post<void>(`/users/${seg(id)}/password`, { newPassword })
 }
+
+export interface ApiTokenInfo {
+  id: string
+  name: string
+  createdAt: string
+  expiresAt: string | null
+  lastUsedAt: string | null
+  revokedAt: string | null
+}
+
+export async function listUserTokens(userId: string, signal?: AbortSignal): Promise<ApiTokenInfo[]> {
+  return (await http.get<{ items: ApiTokenInfo[] }>(`/users/${seg(userId)}/tokens`, { signal })).items
+}
+
+/** The secret is in this answer only: show it once. */
+export function issueUserToken(userId: string, name: string, days: number | null): Promise<{ id: string; token: string; expiresAt: string | null }> {
+  return http.post(`/users/${seg(userId)}/tokens`, days ? { name, days } : { name })
+}
+
+export function revokeUserToken(userId: string, tokenId: string): Promise<void> {
+  return http.delete(`/users/${seg(userId)}/tokens/${seg(tokenId)}`)
+}
