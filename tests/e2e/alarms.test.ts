@@ -28,7 +28,8 @@ let deviceId: string;
 const cameraName = '人民路与解放路口东北角枪机';
 
 beforeAll(async () => {
-  ({ platform, close } = await testPlatform({ 'health.intervalSeconds': 3600 }));
+  // Its own database: a health cycle here would otherwise judge (and raise alarms for) other files' devices.
+  ({ platform, close } = await testPlatform({ 'health.intervalSeconds': 3600 }, { ownDatabase: true }));
   await ensureWebBuilt({ info: () => {} });
   sim = await startSimulator({ cameras: [{ id: `e2e-alarms-${process.pid}`, name: cameraName, width: 320, height: 180, fps: 5 }], host: '127.0.0.1' });
   gateway = await startGateway(platform);

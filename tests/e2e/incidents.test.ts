@@ -101,7 +101,7 @@ describe('incidents in the control room', () => {
     await page.fill(field('incident-form-title'), '路口两车剐蹭 <b>e2e</b>');
     await page.click('[data-test=incident-form-save]');
     await page.waitForSelector('[data-test=incident-form] .el-form-item__error');
-    expect((await platform.pool.query('SELECT count(*)::int AS n FROM incidents')).rows[0].n).toBe(0);
+    expect((await platform.pool.query(`SELECT count(*)::int AS n FROM incidents WHERE title LIKE '路口两车剐蹭%'`)).rows[0].n).toBe(0);
     await page.click('[data-test=incident-form-type]');
     await page.click('[data-test=incident-type-option][data-code=traffic]');
     await page.click('[data-test=incident-form-save]');

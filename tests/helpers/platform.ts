@@ -7,6 +7,8 @@ import { inject } from 'vitest';
 import { loadConfig } from '../../config/load.ts';
 import type { Config } from '../../config/schema.ts';
 import { createLogger } from '../../core/log.ts';
+import { dropDatabase, ensureDatabase, migrate } from '../../core/db/migrate.ts';
+import { createPool } from '../../core/db/pool.ts';
 import { createPlatform, type Platform } from '../../core/platform.ts';
 import type { Role } from '../../core/identity/types.ts';
 import type { App } from '../../core/http/app.ts';
@@ -20,15 +22,26 @@ export class LogCapture extends Writable {
 
 /**
  * A platform on this run's database, with its own Redis prefix and data
- * directory, logging (at debug) into a capture.
+ * directory, logging (at debug) into a capture. `ownDatabase`: a database of its
+ * own (created, migrated, dropped on close), for a file that must see only what it
+ * seeds (counting every device on the map, the demo town's codes).
  */
-export async function testPlatform(overrides: Record<string, unknown> = {}): Promise<{ platform: Platform; config: Config; logs: LogCapture; close: () => Promise<void> }> {
+export async function testPlatform(overrides: Record<string, unknown> = {}, opts: { ownDatabase?: boolean } = {}): Promise<{ platform: Platform; config: Config; logs: LogCapture; close: () => Promise<void> }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'skynet-test-'));
+  let databaseUrl = inject('databaseUrl');
+  if (opts.ownDatabase) {
+    const url = new URL(databaseUrl);
+    url.pathname = `${url.pathname}_${randomBytes(3).toString('hex')}`;
+    databaseUrl = url.toString();
+    await ensureDatabase(databaseUrl);
+    const pool = createPool(databaseUrl, 2);
+    try { await migrate(pool); } finally { await pool.end(); }
+  }
   const config = loadConfig({
     env: {},
     file: undefined,
     overrides: {
-      'database.url': inject('databaseUrl'),
+      'database.url': databaseUrl,
       'redis.prefix': `skynet-test:${inject('runId')}:${randomBytes(3).toString('hex')}:`,
       dataDir,
       'secrets.key': inject('secretKey'),
@@ -51,6 +64,7 @@ export async function testPlatform(overrides: Record<string, unknown> = {}): Pro
     async close() {
       await platform.close();
       rmSync(dataDir, { recursive: true, force: true });
+      if (opts.ownDatabase) await dropDatabase(databaseUrl);
     },
   };
 }
