@@ -1,9 +1,50 @@
-import { demoSite } from '../config/demo-site.ts';
+import { isDeepStrictEqual } from 'node:util';
+import { demoSite, type DemoDevice } from '../config/demo-site.ts';
 import type { Platform } from '../core/platform.ts';
 import { createDeviceRepository } from '../gateway/devices/repository.ts';
 import { createDeviceService } from '../gateway/devices/service.ts';
+import type { StreamProfile } from '../gateway/devices/types.ts';
+import { probeDevice } from '../gateway/onvif/onvif-client.ts';
+import type { SimCamera, SimCameraSpec } from '../gateway/simulator/types.ts';
 
 const DEMO_PLATFORM = 'QH-PLATFORM';
+
+/**
+ * How the demo's live cameras encode, by their place among the simulated ones, mixed as a real
+ * network is: the first dome as it leaves the factory (H.265 main, 4 s GOP), two more H.265 main
+ * streams, one H.264 camera with a 2 s GOP, the rest H.264 with 1 s GOPs. Every sub stream is H.264.
+ * All at 640x360, 15 fps, and encoders run only while a client pulls: the demo stays cheap.
+ */
+export function demoCameraSpecs(live: Pick<DemoDevice, 'name' | 'code' | 'cameraType'>[]): Partial<SimCameraSpec>[] {
+  const encoding: Partial<SimCameraSpec>[] = [
+    { factoryDefault: true },
+    { codec: 'h265', gopSeconds: 1 },
+    { codec: 'h265', gopSeconds: 2 },
+    { codec: 'h264', gopSeconds: 2 },
+  ];
+  return live.map((d, i) => ({
+    id: `cam-${String(i + 1).padStart(3, '0')}`, name: d.name, code: d.code, ptz: d.cameraType === 'ptz',
+    width: 640, height: 360, fps: 15, ...(encoding[i] ?? {}),
+  }));
+}
+
+/**
+ * The ONVIF profiles of each simulated camera, read by the gateway's own probe (what registering a real
+ * camera does), keyed by the camera's code. A camera the probe fails on is logged and left out: the demo
+ * still starts, and its device keeps the profiles it had.
+ */
+async function probeProfiles(cameras: SimCamera[], host: string, log: Platform['log']): Promise<Map<string, StreamProfile[]>> {
+  const out = new Map<string, StreamProfile[]>();
+  for (const cam of cameras) {
+    try {
+      const r = await probeDevice({ host, port: cam.onvifPort, username: cam.spec.username, password: cam.spec.password, timeoutMs: 5000 });
+      if (cam.spec.code) out.set(cam.spec.code, r.profiles);
+    } catch (err) {
+      log.warn({ camera: cam.spec.id, err: (err as Error).message }, 'demo camera: ONVIF probe failed, its media profiles stay as they were');
+    }
+  }
+  return out;
+}
 
 /**
  * The demo site: with `demo: auto` it runs when the registry is empty (first
@@ -27,11 +68,10 @@ export async function startDemo(platform: Platform): Promise<{ cameras: number; 
     basePort: config.simulator.basePort,
     discovery: true,
     timezone: config.site.timezone,
-    cameras: live.map((d, i) => ({
-      id: `cam-${String(i + 1).padStart(3, '0')}`, name: d.name, code: d.code, ptz: d.cameraType === 'ptz',
-      width: 640, height: 360, fps: 15,
-    })),
+    cameras: demoCameraSpecs(live),
   });
+  // The registry holds what each camera reports over ONVIF (codec, size, frame rate, GOP), as for a real one.
+  const profiles = await probeProfiles(sim.cameras, config.simulator.host, log);
 
   if (!hasDemo) {
     const devices = createDeviceService({ repo, boxKey: platform.keys.box });
@@ -56,9 +96,32 @@ export async function startDemo(platform: Platform): Promise<{ cameras: number; 
         model: cam?.spec.model ?? null, serial: cam?.spec.serial ?? null, firmware: cam?.spec.firmware ?? null,
         ptz: d.cameraType === 'ptz',
         recording: { mode: d.cameraType === 'face' || d.kind === 'checkpoint' ? 'continuous' : 'none', retentionDays: 30 },
+        ...(cam && profiles.has(d.code) ? { profiles: profiles.get(d.code)! } : {}),
       });
     }
     log.info({ devices: site.devices.length, live: live.length }, 'seeded the demo site');
+  } else {
+    await refreshProfiles(platform, profiles);
   }
   return { cameras: sim.cameras.length, close: () => sim.close() };
+}
+
+/**
+ * A demo site seeded before the registry held the cameras' profiles (or whose cameras now encode
+ * otherwise) gets what the probe read: only `profiles` changes, and only where it differs.
+ */
+async function refreshProfiles(platform: Platform, profiles: Map<string, StreamProfile[]>): Promise<void> {
+  const repo = createDeviceRepository(platform.pool);
+  const devices = createDeviceService({ repo, boxKey: platform.keys.box });
+  const ids = await repo.idsByCode([...profiles.keys()]);
+  let refreshed = 0;
+  for (const [code, id] of ids) {
+    const current = await repo.get(id);
+    // As the registry would store it (JSON: no undefined fields), so an unchanged camera is left alone.
+    const probed = JSON.parse(JSON.stringify(profiles.get(code)!)) as StreamProfile[];
+    if (!current || current.decommissionedAt || isDeepStrictEqual(current.profiles, probed)) continue;
+    await devices.update(id, { profiles: probed });
+    refreshed++;
+  }
+  if (refreshed > 0) platform.log.info({ devices: refreshed }, 'demo site: media profiles refreshed from the cameras');
 }

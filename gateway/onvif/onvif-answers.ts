@@ -88,6 +88,18 @@ export interface ProfileInfo extends Omit<OnvifProfile, 'rtspUri' | 'snapshotUri
   ptz: boolean;
 }
 
+/**
+ * GovLength of a Media1 video encoder configuration: in its H264 element, or the H265 element cameras
+ * that send H.265 over Media1 put in its place (MPEG4 too). A positive whole number of frames, or undefined.
+ */
+export function govLength(enc: unknown): number | undefined {
+  for (const name of ['H264', 'H265', 'MPEG4']) {
+    const n = num(get(get(enc, name), 'GovLength'));
+    if (n !== undefined && Number.isInteger(n) && n > 0 && n <= 100_000) return n;
+  }
+  return undefined;
+}
+
 /** Video profiles (those with a video encoder), in the device's order. */
 export function profiles(xml: string | undefined): ProfileInfo[] {
   const a = answerOf(xml, 'GetProfilesResponse');
@@ -97,13 +109,15 @@ export function profiles(xml: string | undefined): ProfileInfo[] {
     const enc = get(p, 'VideoEncoderConfiguration');
     if (!token || !isNode(enc)) continue;
     const res = get(enc, 'Resolution');
+    const gop = govLength(enc);
     out.push({
       token,
       name: str(get(p, 'Name')) || token,
-      encoding: str(get(enc, 'Encoding')) || 'unknown',
+      encoding: str(get(enc, 'Encoding')) || (get(enc, 'H265') !== undefined ? 'H265' : get(enc, 'H264') !== undefined ? 'H264' : 'unknown'),
       width: num(get(res, 'Width')) ?? 0,
       height: num(get(res, 'Height')) ?? 0,
       fps: num(get(get(enc, 'RateControl'), 'FrameRateLimit')),
+      ...(gop !== undefined ? { gop } : {}),
       ptz: get(p, 'PTZConfiguration') !== undefined,
     });
   }

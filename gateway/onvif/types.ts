@@ -43,7 +43,13 @@ export interface OnvifProfile {
   encoding: string;
   width: number;
   height: number;
+  /** FrameRateLimit of the encoder configuration, when reported. */
   fps?: number;
+  /**
+   * Keyframe interval in frames (the encoder's GovLength, in its H264 or H265 element), when reported:
+   * with `fps` it says how long a viewer may wait for the first picture.
+   */
+  gop?: number;
   /**
    * Without credentials; only rtsp: and rtsps: URIs are accepted. Absent when the device
    * reported none, or one the URL policy refuses (the probe then carries a warning).

@@ -1,7 +1,9 @@
 /**
  * H.264 plumbing for the simulator, as pure functions over bytes:
- * Annex B splitting (streaming), access-unit grouping, parameter sets for SDP,
+ * Annex B splitting (streaming, codec-blind), access-unit grouping, parameter sets for SDP,
  * and the RFC 6184 RTP packetizer (single NAL unit packets and FU-A, packetization-mode=1).
+ * Grouping and packetizing read the NAL syntax through a `NalCodec` (H264 here, H265 in hevc.ts),
+ * so one assembler and one packetizer serve both codecs.
  */
 
 export const NAL = { SLICE: 1, IDR: 5, SEI: 6, SPS: 7, PPS: 8, AUD: 9, FU_A: 28 } as const;
@@ -10,6 +12,7 @@ export const RTP_CLOCK_RATE = 90_000;
 export const DEFAULT_MTU = 1400;
 const RTP_HEADER = 12;
 
+/** H.264 nal_unit_type (low 5 bits of the 1-byte header). */
 export function nalType(nal: Uint8Array): number {
   return (nal[0] ?? 0) & 0x1f;
 }
@@ -24,6 +27,74 @@ export function isVcl(nal: Uint8Array): boolean {
 function isFirstSlice(nal: Uint8Array): boolean {
   return ((nal[1] ?? 0) & 0x80) !== 0;
 }
+
+export type ParameterSetName = 'vps' | 'sps' | 'pps';
+
+/**
+ * What access-unit grouping, parameter-set handling and RTP fragmentation need to know of one
+ * codec's NAL unit syntax. The two codecs differ in header size and type numbers, not in shape.
+ */
+export interface NalCodec {
+  readonly name: 'h264' | 'h265';
+  /** RTP encoding name in the SDP rtpmap (`H264`, `H265`). */
+  readonly rtpName: string;
+  /** ffmpeg's raw Annex B format name (`h264`, `hevc`). */
+  readonly ffmpegFormat: string;
+  /** The parameter sets a decoder needs before a keyframe, in stream order. */
+  readonly parameterSetNames: readonly ParameterSetName[];
+  /** Bytes a fragmentation unit adds in front of each piece (FU indicator + header, or payload header + FU header). */
+  readonly fuOverhead: number;
+  type(nal: Uint8Array): number;
+  isAud(nal: Uint8Array): boolean;
+  isVcl(nal: Uint8Array): boolean;
+  /** A VCL NAL that begins a picture. */
+  isFirstSliceOfPicture(nal: Uint8Array): boolean;
+  /** A non-VCL NAL that, after a picture's slices, begins the next access unit. */
+  beginsAccessUnit(nal: Uint8Array): boolean;
+  /** A slice a decoder can start at (H.264 IDR, H.265 IRAP). */
+  isKeyframeSlice(nal: Uint8Array): boolean;
+  parameterSet(nal: Uint8Array): ParameterSetName | null;
+  /** RTP payloads of at most `maxPayload` bytes carrying one NAL too large for a single packet. */
+  fragment(nal: Buffer, maxPayload: number): Buffer[];
+  /** The SDP a=fmtp value (payload type first) that carries the parameter sets. */
+  fmtp(payloadType: number, p: ParameterSets): string;
+}
+
+/** H.264 (ISO/IEC 14496-10) and RFC 6184 FU-A. */
+export const H264: NalCodec = {
+  name: 'h264',
+  rtpName: 'H264',
+  ffmpegFormat: 'h264',
+  parameterSetNames: ['sps', 'pps'],
+  fuOverhead: 2,
+  type: nalType,
+  isAud: (nal) => nalType(nal) === NAL.AUD,
+  isVcl,
+  isFirstSliceOfPicture: (nal) => isVcl(nal) && isFirstSlice(nal),
+  // 7.4.1.2.3: SPS, PPS, SEI and types 14–18 after the last VCL NAL start the next access unit.
+  beginsAccessUnit: (nal) => {
+    const t = nalType(nal);
+    return t === NAL.SPS || t === NAL.PPS || t === NAL.SEI || (t >= 14 && t <= 18);
+  },
+  isKeyframeSlice: (nal) => nalType(nal) === NAL.IDR,
+  parameterSet: (nal) => {
+    const t = nalType(nal);
+    return t === NAL.SPS ? 'sps' : t === NAL.PPS ? 'pps' : null;
+  },
+  fragment: (nal, maxPayload) => {
+    const indicator = (nal[0]! & 0xe0) | NAL.FU_A;
+    const type = nal[0]! & 0x1f;
+    const chunk = maxPayload - 2;
+    const out: Buffer[] = [];
+    for (let off = 1; off < nal.length; off += chunk) {
+      const end = Math.min(off + chunk, nal.length);
+      const header = (off === 1 ? 0x80 : 0) | (end === nal.length ? 0x40 : 0) | type;
+      out.push(Buffer.concat([Buffer.from([indicator, header]), nal.subarray(off, end)]));
+    }
+    return out;
+  },
+  fmtp: h264Fmtp,
+};
 
 /**
  * Splits an Annex B byte stream into NAL units (without start codes). Feed chunks as they come;
@@ -58,7 +129,7 @@ export class AnnexBSplitter {
     this.buf = b.subarray(keepFrom);
     this.scanFrom = Math.max(0, i - keepFrom);
     if (this.nalStart >= 0) this.nalStart = 0;
-    if (this.buf.length > this.maxNalBytes) this.reset(); // not H.264, or a broken stream: never grow unbounded
+    if (this.buf.length > this.maxNalBytes) this.reset(); // not Annex B, or a broken stream: never grow unbounded
     return out;
   }
 
@@ -89,29 +160,30 @@ export function splitAnnexB(data: Uint8Array): Buffer[] {
 
 export interface AccessUnit {
   nals: Buffer[];
-  /** Contains an IDR slice. */
+  /** Contains a slice a decoder can start at (H.264 IDR, H.265 IRAP). */
   keyframe: boolean;
 }
 
 /**
- * Groups NAL units into access units (H.264 7.4.1.2.3): a new AU starts at an AUD, at SPS/PPS/SEI
- * after a picture's slices, or at a slice with first_mb_in_slice == 0 after a picture's slices.
- * An AU is returned when the next one begins; `flush()` returns the last one.
+ * Groups NAL units into access units (H.264 7.4.1.2.3, H.265 7.4.2.4.4): a new AU starts at an AUD,
+ * at a parameter set / prefix SEI (and the like) after a picture's slices, or at the first slice of a
+ * picture after a picture's slices. An AU is returned when the next one begins; `flush()` returns the last one.
  */
 export class AccessUnitAssembler {
   private nals: Buffer[] = [];
   private seenVcl = false;
 
+  constructor(private readonly codec: NalCodec = H264) {}
+
   push(nal: Buffer): AccessUnit | null {
-    const t = nalType(nal);
+    const c = this.codec;
+    const vcl = c.isVcl(nal);
     const startsNew =
       this.nals.length > 0 &&
-      (t === NAL.AUD ||
-        (this.seenVcl && (t === NAL.SPS || t === NAL.PPS || t === NAL.SEI || (t >= 14 && t <= 18))) ||
-        (this.seenVcl && isVcl(nal) && isFirstSlice(nal)));
+      (c.isAud(nal) || (this.seenVcl && (vcl ? c.isFirstSliceOfPicture(nal) : c.beginsAccessUnit(nal))));
     const done = startsNew ? this.take() : null;
     this.nals.push(nal);
-    if (isVcl(nal)) this.seenVcl = true;
+    if (vcl) this.seenVcl = true;
     return done;
   }
 
@@ -127,13 +199,13 @@ export class AccessUnitAssembler {
     this.nals = [];
     this.seenVcl = false;
     if (!hadVcl) return null; // parameter sets without a picture: nothing to show yet
-    return { nals, keyframe: nals.some((n) => nalType(n) === NAL.IDR) };
+    return { nals, keyframe: nals.some((n) => this.codec.isKeyframeSlice(n)) };
   }
 }
 
 /** Group a complete list of NALs into access units. */
-export function groupAccessUnits(nals: Buffer[]): AccessUnit[] {
-  const a = new AccessUnitAssembler();
+export function groupAccessUnits(nals: Buffer[], codec: NalCodec = H264): AccessUnit[] {
+  const a = new AccessUnitAssembler(codec);
   const out: AccessUnit[] = [];
   for (const n of nals) {
     const au = a.push(n);
@@ -144,16 +216,22 @@ export function groupAccessUnits(nals: Buffer[]): AccessUnit[] {
   return out;
 }
 
+/** SPS and PPS (H.264), and the VPS too for H.265. */
 export interface ParameterSets {
+  vps?: Buffer;
   sps: Buffer;
   pps: Buffer;
 }
 
-/** The first SPS and PPS among these NALs, if both are there. */
-export function findParameterSets(nals: Buffer[]): ParameterSets | null {
-  const sps = nals.find((n) => nalType(n) === NAL.SPS);
-  const pps = nals.find((n) => nalType(n) === NAL.PPS);
-  return sps && pps ? { sps, pps } : null;
+/** The first of each parameter set the codec needs among these NALs, if all of them are there. */
+export function findParameterSets(nals: Buffer[], codec: NalCodec = H264): ParameterSets | null {
+  const found: Partial<Record<ParameterSetName, Buffer>> = {};
+  for (const n of nals) {
+    const name = codec.parameterSet(n);
+    if (name && !found[name]) found[name] = n;
+  }
+  if (!codec.parameterSetNames.every((name) => found[name])) return null;
+  return Object.fromEntries(codec.parameterSetNames.map((name) => [name, found[name]])) as unknown as ParameterSets;
 }
 
 /** `profile-level-id`: profile_idc, constraint flags and level_idc from the SPS, as 6 hex digits. */
@@ -172,13 +250,13 @@ export function h264Fmtp(payloadType: number, p: ParameterSets): string {
   return `${payloadType} packetization-mode=1;profile-level-id=${profileLevelId(p.sps)};sprop-parameter-sets=${spropParameterSets(p)}`;
 }
 
-/** Put SPS and PPS in front of a keyframe that lacks them (so every keyframe can start a decoder). */
-export function withParameterSets(au: AccessUnit, p: ParameterSets | null): AccessUnit {
+/** Put the parameter sets in front of a keyframe that lacks any of them (so every keyframe can start a decoder). */
+export function withParameterSets(au: AccessUnit, p: ParameterSets | null, codec: NalCodec = H264): AccessUnit {
   if (!au.keyframe || !p) return au;
-  const types = new Set(au.nals.map(nalType));
-  if (types.has(NAL.SPS) && types.has(NAL.PPS)) return au;
-  const rest = au.nals.filter((n) => nalType(n) !== NAL.SPS && nalType(n) !== NAL.PPS);
-  return { ...au, nals: [p.sps, p.pps, ...rest] };
+  const present = new Set(au.nals.map((n) => codec.parameterSet(n)));
+  if (codec.parameterSetNames.every((name) => present.has(name))) return au;
+  const rest = au.nals.filter((n) => codec.parameterSet(n) === null);
+  return { ...au, nals: [...codec.parameterSetNames.map((name) => p[name]!), ...rest] };
 }
 
 export interface RtpPacketizerOptions {
@@ -188,13 +266,16 @@ export interface RtpPacketizerOptions {
   mtu?: number;
   /** First sequence number (16 bit). */
   sequence?: number;
+  /** How NALs are fragmented (H264: RFC 6184 FU-A; H265 in hevc.ts: RFC 7798 FU). Default H264. */
+  codec?: NalCodec;
 }
 
-/** RFC 6184 packetizer with its own sequence counter (one per RTP session). */
+/** RTP packetizer (RFC 6184 or RFC 7798 by codec) with its own sequence counter (one per RTP session). */
 export class RtpPacketizer {
   readonly ssrc: number;
   readonly payloadType: number;
   readonly mtu: number;
+  readonly codec: NalCodec;
   /** Next sequence number to use. */
   sequence: number;
   packetCount = 0;
@@ -204,34 +285,24 @@ export class RtpPacketizer {
     this.ssrc = o.ssrc >>> 0;
     this.payloadType = o.payloadType ?? 96;
     this.mtu = o.mtu ?? DEFAULT_MTU;
+    this.codec = o.codec ?? H264;
     this.sequence = (o.sequence ?? 0) & 0xffff;
-    if (this.mtu < RTP_HEADER + 3) throw new Error('MTU too small');
+    if (this.mtu < RTP_HEADER + this.codec.fuOverhead + 1) throw new Error('MTU too small');
   }
 
   /**
-   * RTP packets for one access unit at this 32-bit RTP timestamp. AUDs are left out; the marker bit is
-   * set on the AU's last packet.
+   * RTP packets for one access unit at this 32-bit RTP timestamp: a NAL that fits is sent as a single
+   * NAL unit packet, a larger one as fragmentation units. AUDs are left out; the marker bit is set on
+   * the AU's last packet.
    */
   packetize(au: AccessUnit | Buffer[], timestamp: number): Buffer[] {
-    const nals = (Array.isArray(au) ? au : au.nals).filter((n) => n.length > 0 && nalType(n) !== NAL.AUD);
+    const nals = (Array.isArray(au) ? au : au.nals).filter((n) => n.length > 0 && !this.codec.isAud(n));
     const out: Buffer[] = [];
     const maxPayload = this.mtu - RTP_HEADER;
     nals.forEach((nal, idx) => {
       const lastNal = idx === nals.length - 1;
-      if (nal.length <= maxPayload) {
-        out.push(this.packet(nal, timestamp, lastNal));
-        return;
-      }
-      const indicator = (nal[0]! & 0xe0) | NAL.FU_A;
-      const type = nal[0]! & 0x1f;
-      const chunk = maxPayload - 2;
-      for (let off = 1; off < nal.length; off += chunk) {
-        const end = Math.min(off + chunk, nal.length);
-        const start = off === 1;
-        const last = end === nal.length;
-        const header = (start ? 0x80 : 0) | (last ? 0x40 : 0) | type;
-        out.push(this.packet(Buffer.concat([Buffer.from([indicator, header]), nal.subarray(off, end)]), timestamp, lastNal && last));
-      }
+      const payloads = nal.length <= maxPayload ? [nal] : this.codec.fragment(nal, maxPayload);
+      payloads.forEach((payload, i) => out.push(this.packet(payload, timestamp, lastNal && i === payloads.length - 1)));
     });
     return out;
   }

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { SimCamera } from './types.ts';
 import { type SoapFault, type XmlNode, faults, text, xmlEscape as esc } from './soap.ts';
 import { ptzConfigurationXml } from './onvif-ptz.ts';
-import { streamSize } from './source.ts';
+import { streamConfig, type StreamConfig } from './encoding.ts';
 
 export interface OpContext {
   camera: SimCamera;
@@ -51,24 +51,45 @@ export function cameraScopes(camera: SimCamera): string[] {
   ];
 }
 
-interface StreamProfile {
+export interface StreamProfile extends StreamConfig {
   token: string;
   name: string;
-  width: number;
-  height: number;
-  fps: number;
   bitrate: number;
   stream: 'main' | 'sub';
 }
 
-/** Main at the camera's size; sub as the encoder makes it (source.ts streamSize). */
+/** Main at the camera's size and codec; sub as the encoder makes it (encoding.ts streamConfig), always H.264. */
 export function streamProfiles(camera: SimCamera): StreamProfile[] {
-  const main = streamSize(camera.spec, 'main');
-  const sub = streamSize(camera.spec, 'sub');
   return [
-    { token: PROFILE_MAIN, name: 'mainStream', ...main, bitrate: 4096, stream: 'main' },
-    { token: PROFILE_SUB, name: 'subStream', ...sub, bitrate: 512, stream: 'sub' },
+    { token: PROFILE_MAIN, name: 'mainStream', ...streamConfig(camera.spec, 'main'), bitrate: 4096, stream: 'main' },
+    { token: PROFILE_SUB, name: 'subStream', ...streamConfig(camera.spec, 'sub'), bitrate: 512, stream: 'sub' },
   ];
+}
+
+const encoderToken = (p: StreamProfile) => `VideoEncoder_${p.token}`;
+
+function findEncoder(camera: SimCamera, params: XmlNode): StreamProfile | SoapFault {
+  const token = text(params['ConfigurationToken']);
+  return streamProfiles(camera).find((p) => encoderToken(p) === token) ?? faults.invalidArg('NoConfig', `No such configuration: ${token}`);
+}
+
+/**
+ * The children of a Media1 VideoEncoderConfiguration as the stream is encoded: Encoding H264 or H265,
+ * the size, FrameRateLimit, and GovLength (the keyframe interval in frames). The ver10 schema knows
+ * only H264 and MPEG4 elements; cameras that send H.265 over Media1 report `H265` in Encoding and an
+ * `H265` element shaped like the H264 one (as Media2's H265 profile names it: Main), so that is what
+ * this camera does.
+ */
+export function videoEncoderXml(p: StreamProfile): string {
+  const codec = p.codec === 'h265'
+    ? `<tt:H265><tt:GovLength>${p.gopFrames}</tt:GovLength><tt:H265Profile>Main</tt:H265Profile></tt:H265>`
+    : `<tt:H264><tt:GovLength>${p.gopFrames}</tt:GovLength><tt:H264Profile>Baseline</tt:H264Profile></tt:H264>`;
+  return `<tt:Name>VideoEncoder_${p.stream}</tt:Name><tt:UseCount>1</tt:UseCount>` +
+    `<tt:Encoding>${p.codec === 'h265' ? 'H265' : 'H264'}</tt:Encoding><tt:Resolution><tt:Width>${p.width}</tt:Width><tt:Height>${p.height}</tt:Height></tt:Resolution>` +
+    `<tt:Quality>3</tt:Quality><tt:RateControl><tt:FrameRateLimit>${p.fps}</tt:FrameRateLimit><tt:EncodingInterval>1</tt:EncodingInterval>` +
+    `<tt:BitrateLimit>${p.bitrate}</tt:BitrateLimit></tt:RateControl>${codec}` +
+    `<tt:Multicast><tt:Address><tt:Type>IPv4</tt:Type><tt:IPv4Address>0.0.0.0</tt:IPv4Address></tt:Address><tt:Port>0</tt:Port><tt:TTL>1</tt:TTL>` +
+    `<tt:AutoStart>false</tt:AutoStart></tt:Multicast><tt:SessionTimeout>PT60S</tt:SessionTimeout>`;
 }
 
 function findProfile(camera: SimCamera, params: XmlNode): StreamProfile | SoapFault {
@@ -90,12 +111,7 @@ function profileXml(camera: SimCamera, p: StreamProfile): string {
   return `<trt:Profiles token="${p.token}" fixed="true"><tt:Name>${p.name}</tt:Name>` +
     `<tt:VideoSourceConfiguration token="VideoSourceConfig_1"><tt:Name>VideoSourceConfig</tt:Name><tt:UseCount>2</tt:UseCount>` +
     `<tt:SourceToken>${VIDEO_SOURCE}</tt:SourceToken><tt:Bounds x="0" y="0" width="${width}" height="${height}"/></tt:VideoSourceConfiguration>` +
-    `<tt:VideoEncoderConfiguration token="VideoEncoder_${p.token}"><tt:Name>VideoEncoder_${p.stream}</tt:Name><tt:UseCount>1</tt:UseCount>` +
-    `<tt:Encoding>H264</tt:Encoding><tt:Resolution><tt:Width>${p.width}</tt:Width><tt:Height>${p.height}</tt:Height></tt:Resolution>` +
-    `<tt:Quality>3</tt:Quality><tt:RateControl><tt:FrameRateLimit>${p.fps}</tt:FrameRateLimit><tt:EncodingInterval>1</tt:EncodingInterval>` +
-    `<tt:BitrateLimit>${p.bitrate}</tt:BitrateLimit></tt:RateControl><tt:H264><tt:GovLength>${p.fps * 2}</tt:GovLength><tt:H264Profile>Main</tt:H264Profile></tt:H264>` +
-    `<tt:Multicast><tt:Address><tt:Type>IPv4</tt:Type><tt:IPv4Address>0.0.0.0</tt:IPv4Address></tt:Address><tt:Port>0</tt:Port><tt:TTL>1</tt:TTL>` +
-    `<tt:AutoStart>false</tt:AutoStart></tt:Multicast><tt:SessionTimeout>PT60S</tt:SessionTimeout></tt:VideoEncoderConfiguration>` +
+    `<tt:VideoEncoderConfiguration token="${encoderToken(p)}">${videoEncoderXml(p)}</tt:VideoEncoderConfiguration>` +
     (camera.spec.ptz ? ptzConfigurationXml('tt') : '') +
     `</trt:Profiles>`;
 }
@@ -187,6 +203,18 @@ export const mediaOperations: Record<string, Operation> = {
     const p = findProfile(camera, params);
     if (!('token' in p)) return p;
     return `<trt:GetProfileResponse>${profileXml(camera, p).replace(/^<trt:Profiles/, '<trt:Profile').replace(/<\/trt:Profiles>$/, '</trt:Profile>')}</trt:GetProfileResponse>`;
+  },
+
+  GetVideoEncoderConfigurations: ({ camera }) =>
+    `<trt:GetVideoEncoderConfigurationsResponse>` +
+    streamProfiles(camera).map((p) => `<trt:Configurations token="${encoderToken(p)}">${videoEncoderXml(p)}</trt:Configurations>`).join('') +
+    `</trt:GetVideoEncoderConfigurationsResponse>`,
+
+  GetVideoEncoderConfiguration: ({ camera, params }) => {
+    const p = findEncoder(camera, params);
+    if (!('token' in p)) return p;
+    return `<trt:GetVideoEncoderConfigurationResponse><trt:Configuration token="${encoderToken(p)}">${videoEncoderXml(p)}</trt:Configuration>` +
+      `</trt:GetVideoEncoderConfigurationResponse>`;
   },
 
   GetVideoSources: ({ camera: { spec } }) =>

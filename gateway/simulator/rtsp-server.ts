@@ -1,13 +1,13 @@
 import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 import { createServer, type Socket } from 'node:net';
 import { log as rootLog } from '../../core/log.ts';
-import { h264Fmtp, interleave, rtcpSenderReport, RtpPacketizer } from './h264.ts';
-import type { H264Source, SourceFrame } from './source.ts';
+import { interleave, rtcpSenderReport, RtpPacketizer } from './h264.ts';
+import type { SourceFrame, VideoSource } from './source.ts';
 import type { SimCamera } from './types.ts';
 
 /**
- * A small RTSP 1.0 server (RFC 2326) for one simulated camera: H.264 over RTP interleaved in the
- * TCP connection (RTP/AVP/TCP), Digest or Basic authentication, the Hikvision-style paths
+ * A small RTSP 1.0 server (RFC 2326) for one simulated camera: H.264 (RFC 6184) or H.265 (RFC 7798)
+ * over RTP interleaved in the TCP connection (RTP/AVP/TCP), Digest or Basic authentication, the Hikvision-style paths
  * /Streaming/Channels/101 (main) and /102 (sub), and the camera's faults.
  */
 
@@ -111,7 +111,7 @@ export function verifyAuthorization(header: string | undefined, o: {
 interface Session {
   id: string;
   profile: 'main' | 'sub';
-  source: H264Source;
+  source: VideoSource;
   channel: number;
   trackUrl: string;
   packetizer: RtpPacketizer;
@@ -144,7 +144,7 @@ export interface RtspServer {
 
 export async function startRtspServer(
   camera: SimCamera,
-  sources: Record<'main' | 'sub', H264Source>,
+  sources: Record<'main' | 'sub', VideoSource>,
   opts: { host?: string; port?: number } = {},
 ): Promise<RtspServer> {
   const log = rootLog.child({ camera: camera.spec.id, component: 'sim-rtsp' });
@@ -242,7 +242,7 @@ export async function startRtspServer(
           return reply(503, 'Service Unavailable');
         }
         const base = baseUrl(req.uri);
-        return reply(200, 'OK', { 'Content-Type': 'application/sdp', 'Content-Base': `${base}/` }, sdp(source, h264Fmtp(96, params)));
+        return reply(200, 'OK', { 'Content-Type': 'application/sdp', 'Content-Base': `${base}/` }, sdp(source, source.codec.fmtp(96, params)));
       }
       case 'SETUP': {
         const stream = resolveStream(req.uri);
@@ -255,7 +255,7 @@ export async function startRtspServer(
         const s: Session = conn.session ?? {
           id: randomBytes(6).toString('hex').toUpperCase(), profile: stream.profile, source: sources[stream.profile],
           channel: transport.channel, trackUrl: req.uri,
-          packetizer: new RtpPacketizer({ ssrc, sequence: randomInt(0, 0x10000) }), tsBase: randomBytes(4).readUInt32BE(0),
+          packetizer: new RtpPacketizer({ ssrc, sequence: randomInt(0, 0x10000), codec: sources[stream.profile].codec }), tsBase: randomBytes(4).readUInt32BE(0),
           ptsOrigin: null, unsubscribe: null, needKeyframe: true, lastRtp: 0, lastWall: 0, congestedSince: null,
         };
         s.channel = transport.channel;
@@ -315,7 +315,7 @@ export async function startRtspServer(
     }
   }
 
-  function sdp(source: H264Source, fmtp: string): string {
+  function sdp(source: VideoSource, fmtp: string): string {
     const name = (camera.spec.name || camera.spec.id).replace(/[\r\n]/g, ' ');
     return [
       'v=0',
@@ -327,7 +327,7 @@ export async function startRtspServer(
       'a=control:*',
       'a=range:npt=0-',
       'm=video 0 RTP/AVP 96',
-      'a=rtpmap:96 H264/90000',
+      `a=rtpmap:96 ${source.codec.rtpName}/90000`,
       `a=fmtp:${fmtp}`,
       `a=framerate:${source.fps}`,
       ...(source.kind === 'synthetic' ? [`a=framesize:96 ${source.width}-${source.height}`] : []),

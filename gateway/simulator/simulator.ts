@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { log as rootLog } from '../../core/log.ts';
 import { createSimCamera } from './camera.ts';
+import { resolveEncoding } from './encoding.ts';
 import { nameUuid } from './onvif-device.ts';
 import { startOnvifServer } from './onvif-server.ts';
 import { startRtspServer } from './rtsp-server.ts';
-import { H264Source } from './source.ts';
+import { VideoSource } from './source.ts';
 import type { SimCamera, SimCameraSpec, SimFault } from './types.ts';
 
 /**
- * A set of simulated ONVIF/RTSP cameras: for each, an RTSP server (lazily started H.264 sources)
- * and an ONVIF service; optionally a WS-Discovery responder for all of them.
+ * A set of simulated ONVIF/RTSP cameras: for each, an RTSP server (lazily started sources: an H.264 or
+ * H.265 main stream, an H.264 sub stream) and an ONVIF service; optionally a WS-Discovery responder for all of them.
  */
 
 export interface SimulatorOptions {
@@ -32,14 +33,14 @@ export interface SimulatorOptions {
 }
 
 export interface SimMedia {
-  main: H264Source;
-  sub: H264Source;
+  main: VideoSource;
+  sub: VideoSource;
 }
 
 export interface Simulator {
   cameras: SimCamera[];
   camera(id: string): SimCamera | undefined;
-  /** The H.264 sources behind a camera's /101 and /102 (diagnostics, tests). */
+  /** The sources behind a camera's /101 and /102 (diagnostics, tests). */
   media(id: string): SimMedia | undefined;
   setFault(id: string, fault: SimFault, on: boolean): void;
   /** WS-Discovery unicast port, when discovery runs. */
@@ -87,8 +88,8 @@ interface Running {
 async function startCamera(spec: SimCameraSpec, idleStopMs: number | undefined): Promise<Running> {
   const camera = createSimCamera(spec);
   const media: SimMedia = {
-    main: new H264Source(camera, { profile: 'main', idleStopMs }),
-    sub: new H264Source(camera, { profile: 'sub', idleStopMs }),
+    main: new VideoSource(camera, { profile: 'main', idleStopMs }),
+    sub: new VideoSource(camera, { profile: 'sub', idleStopMs }),
   };
   const closers: (() => Promise<void>)[] = [() => media.main.close(), () => media.sub.close()];
   const close = async () => { await Promise.allSettled(closers.reverse().map((c) => c())); };
@@ -115,6 +116,8 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
     .map((s) => ({ ...s, uuid: s.uuid ?? nameUuid(`${seed}:${s.id}`) }));
   const ids = new Set(specs.map((s) => s.id));
   if (ids.size !== specs.length) throw new Error('simulated camera ids must be unique');
+  // Every spec is checked before anything listens: a bad codec or GOP names its camera and field (SimSpecError).
+  for (const spec of specs) resolveEncoding(spec);
 
   const running: Running[] = [];
   let discovery: { close(): Promise<void>; unicastPort: number } | null = null;

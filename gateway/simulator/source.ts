@@ -4,18 +4,25 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { log as rootLog } from '../../core/log.ts';
+import { streamConfig, type SimCodec, type StreamConfig } from './encoding.ts';
 import {
-  AccessUnitAssembler, AnnexBSplitter, findParameterSets, groupAccessUnits, splitAnnexB, withParameterSets,
-  type AccessUnit, type ParameterSets,
+  AccessUnitAssembler, AnnexBSplitter, findParameterSets, groupAccessUnits, H264, splitAnnexB, withParameterSets,
+  type AccessUnit, type NalCodec, type ParameterSets,
 } from './h264.ts';
+import { H265 } from './hevc.ts';
 import type { PtzVector, SimCamera } from './types.ts';
 
+export { streamSize } from './encoding.ts';
+
 /**
- * The H.264 source behind one RTSP path of a simulated camera: a live libx264 encode of a test pattern
- * with the camera name, a clock and the PTZ position burned in (synthetic), or a pre-encoded Annex B
- * file looped in real time (file). It starts when a client asks and stops when none is left for
- * `idleStopMs`, so idle simulated cameras cost nothing.
+ * The video source behind one RTSP path of a simulated camera: a live libx264 / libx265 encode of a
+ * test pattern with the camera name, a clock and the PTZ position burned in (synthetic), or a
+ * pre-encoded Annex B file looped in real time (file). It starts when a client asks and stops when
+ * none is left for `idleStopMs`, so idle simulated cameras cost nothing.
  */
+
+/** The NAL syntax of each codec the simulator sends. */
+export const NAL_CODECS: Record<SimCodec, NalCodec> = { h264: H264, h265: H265 };
 
 export interface SourceFrame {
   au: AccessUnit;
@@ -34,17 +41,6 @@ export interface SourceOptions {
 /** Every ffmpeg the simulator starts in this process has this in its arguments (for `pgrep -f`). */
 export function ffmpegMarker(pid = process.pid): string {
   return `skynet-sim-${pid}-`;
-}
-
-/**
- * Encode size of each stream. The sub stream (/102) is 640 wide with the main stream's aspect and at most
- * 15 fps: the same rule onvif-device.ts advertises in its media profiles (keep the two in step).
- */
-export function streamSize(spec: SimCamera['spec'], profile: 'main' | 'sub'): { width: number; height: number; fps: number } {
-  if (profile === 'main') return { width: spec.width, height: spec.height, fps: spec.fps };
-  // The sub stream is always smaller than the main one: half its width, at most 640.
-  const width = Math.max(160, Math.min(640, Math.round(spec.width / 4) * 2));
-  return { width, height: Math.max(2, Math.round((width * spec.height) / spec.width / 2) * 2), fps: Math.min(spec.fps, 15) };
 }
 
 /** Overlay line for the PTZ position, as burned into the picture. */
@@ -71,9 +67,42 @@ function quote(p: string): string {
   return `'${p}'`;
 }
 
-/** ffmpeg arguments for the synthetic encode (exported for tests that check the exact command). */
+/**
+ * The encoder part of the command: libx264 baseline, or libx265 Main, both tuned for live (ultrafast,
+ * zerolatency, no B-frames), a keyframe every `gop` frames and never in between (no scene cut, closed
+ * GOP, so every keyframe is an IDR), parameter sets repeated before each one (a client can join at any
+ * keyframe), and few threads: a simulated camera must stay cheap.
+ */
+export function encoderArgs(o: { codec: SimCodec; gop: number; width: number; height: number }): string[] {
+  const small = o.width * o.height <= 640 * 360;
+  const gop = String(o.gop);
+  if (o.codec === 'h265') {
+    const x265 = [
+      `keyint=${gop}`, `min-keyint=${gop}`, 'scenecut=0', 'bframes=0', 'open-gop=0', 'repeat-headers=1', 'info=0',
+      `pools=${small ? 1 : 2}`, 'frame-threads=1', 'log-level=error',
+    ];
+    return [
+      '-c:v', 'libx265', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'main', '-pix_fmt', 'yuv420p',
+      '-g', gop, '-keyint_min', gop, '-bf', '0', '-x265-params', x265.join(':'),
+      '-an', '-f', 'hevc', 'pipe:1',
+    ];
+  }
+  return [
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p',
+    '-g', gop, '-keyint_min', gop, '-sc_threshold', '0', '-bf', '0',
+    '-x264-params', 'repeat-headers=1',
+    ...(small ? ['-threads', '1'] : []),
+    '-an', '-f', 'h264', 'pipe:1',
+  ];
+}
+
+/**
+ * ffmpeg arguments for the synthetic encode (exported for tests that check the exact command). H.264
+ * with a keyframe every second unless `codec` and `gop` (frames) say otherwise.
+ */
 export function syntheticArgs(o: {
   width: number; height: number; fps: number; nameFile: string; ptzFile: string | null; clockOffsetSec: number; font?: string;
+  codec?: SimCodec; gop?: number;
 }): string[] {
   const font = o.font ?? fontOption();
   const size = Math.max(10, Math.round(o.height / 16));
@@ -86,16 +115,11 @@ export function syntheticArgs(o: {
   if (o.ptzFile) {
     filters.push(`drawtext=${style}:expansion=none:reload=1:textfile=${quote(o.ptzFile)}:x=${pad}:y=h-${size + pad * 2}`);
   }
-  const small = o.width * o.height <= 640 * 360;
   return [
     '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'warning',
     '-re', '-f', 'lavfi', '-i', `testsrc2=size=${o.width}x${o.height}:rate=${o.fps}`,
     '-vf', filters.join(','),
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-tune', 'zerolatency', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p',
-    '-g', String(o.fps), '-keyint_min', String(o.fps), '-sc_threshold', '0', '-bf', '0',
-    '-x264-params', 'repeat-headers=1',
-    ...(small ? ['-threads', '1'] : []),
-    '-an', '-f', 'h264', 'pipe:1',
+    ...encoderArgs({ codec: o.codec ?? 'h264', gop: o.gop ?? o.fps, width: o.width, height: o.height }),
   ];
 }
 
@@ -125,33 +149,43 @@ export async function stopProcessGroup(child: ChildProcess, graceMs = 2000): Pro
   await Promise.race([exited, timer(1000)]);
 }
 
-/** Loaded, keyframe-first access units of a file source, shared by every camera using the file. */
+/** Loaded, keyframe-first access units of a file source, shared by every camera using the file (per codec). */
 const fileCache = new Map<string, Promise<{ aus: AccessUnit[]; params: ParameterSets }>>();
 
-function loadFile(path: string): Promise<{ aus: AccessUnit[]; params: ParameterSets }> {
-  let p = fileCache.get(path);
+function loadFile(path: string, codec: NalCodec): Promise<{ aus: AccessUnit[]; params: ParameterSets }> {
+  const key = `${codec.name}:${path}`;
+  let p = fileCache.get(key);
   if (!p) {
     p = readFile(path).then((data) => {
       const nals = splitAnnexB(data);
-      const params = findParameterSets(nals);
-      if (!params) throw new Error(`${path}: no SPS/PPS`);
-      const all = groupAccessUnits(nals);
+      const params = findParameterSets(nals, codec);
+      if (!params) throw new Error(`${path}: no ${codec.parameterSetNames.join('/').toUpperCase()} (is it ${codec.rtpName} Annex B?)`);
+      const all = groupAccessUnits(nals, codec);
       const first = all.findIndex((a) => a.keyframe);
       if (first < 0) throw new Error(`${path}: no keyframe`);
-      return { aus: all.slice(first).map((a) => withParameterSets(a, params)), params };
+      return { aus: all.slice(first).map((a) => withParameterSets(a, params, codec)), params };
     });
-    p.catch(() => fileCache.delete(path));
-    fileCache.set(path, p);
+    p.catch(() => fileCache.delete(key));
+    fileCache.set(key, p);
   }
   return p;
 }
 
 type Listener = (f: SourceFrame) => void;
 
-export class H264Source {
+/** One stream (main /101 or sub /102) of a simulated camera, started on demand (see the top of this file). */
+export class VideoSource {
   readonly width: number;
   readonly height: number;
   readonly fps: number;
+  /** What this stream sends: codec, size, rate, keyframe interval (encoding.ts). */
+  readonly config: StreamConfig;
+  readonly codec: NalCodec;
+  /**
+   * A file source serves the streams whose codec is the file's (the main stream's `codec`, H.264 by
+   * default); the H.264 sub stream of a camera that loops an H.265 file is a live encode.
+   */
+  readonly kind: 'synthetic' | 'file';
   private readonly log;
   private readonly idleStopMs: number;
   private readonly workDir: string;
@@ -175,10 +209,12 @@ export class H264Source {
   private snapshotSeq = 0;
 
   constructor(private readonly camera: SimCamera, private readonly opts: SourceOptions) {
-    const s = streamSize(camera.spec, opts.profile);
-    this.width = s.width;
-    this.height = s.height;
-    this.fps = Math.max(1, Math.round(s.fps));
+    this.config = streamConfig(camera.spec, opts.profile);
+    this.codec = NAL_CODECS[this.config.codec];
+    this.width = this.config.width;
+    this.height = this.config.height;
+    this.fps = this.config.fps;
+    this.kind = camera.spec.sourceFile && this.config.codec === streamConfig(camera.spec, 'main').codec ? 'file' : 'synthetic';
     this.idleStopMs = opts.idleStopMs ?? 10_000;
     this.log = rootLog.child({ camera: camera.spec.id, profile: opts.profile, component: 'sim-source' });
     const safeId = camera.spec.id.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40);
@@ -186,7 +222,7 @@ export class H264Source {
   }
 
   get isRunning(): boolean { return this.running; }
-  get kind(): 'synthetic' | 'file' { return this.camera.spec.sourceFile ? 'file' : 'synthetic'; }
+
   /** The PTZ overlay file ffmpeg reloads every frame (synthetic source of a PTZ camera). */
   get ptzFile(): string | null { return this.kind === 'synthetic' && this.camera.spec.ptz ? join(this.workDir, 'ptz.txt') : null; }
   parameterSets(): ParameterSets | null { return this.params; }
@@ -230,7 +266,7 @@ export class H264Source {
     mkdirSync(this.workDir, { recursive: true });
     const out = join(this.workDir, `snap-${++this.snapshotSeq}.jpg`);
     const child = spawn('ffmpeg', [
-      '-hide_banner', '-nostats', '-loglevel', 'error', '-f', 'h264', '-i', 'pipe:0',
+      '-hide_banner', '-nostats', '-loglevel', 'error', '-f', this.codec.ffmpegFormat, '-i', 'pipe:0',
       '-an', '-update', '1', '-q:v', '4', '-y', out,
     ], { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
     let err = '';
@@ -293,14 +329,15 @@ export class H264Source {
     const args = syntheticArgs({
       width: this.width, height: this.height, fps: this.fps, nameFile, ptzFile: this.ptzFile,
       clockOffsetSec: secondsSinceLocalMidnight(new Date(), this.camera.spec.timezone),
+      codec: this.config.codec, gop: this.config.gopFrames,
     });
     // TZ makes %{localtime} (the date line) follow the site's zone too.
     const env = this.camera.spec.timezone ? { ...process.env, TZ: this.camera.spec.timezone } : process.env;
     const child = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env });
     this.child = child;
-    this.log.debug({ pid: child.pid, size: `${this.width}x${this.height}`, fps: this.fps }, 'encoder started');
+    this.log.debug({ pid: child.pid, codec: this.config.codec, size: `${this.width}x${this.height}`, fps: this.fps, gop: this.config.gopFrames }, 'encoder started');
     const splitter = new AnnexBSplitter();
-    const assembler = new AccessUnitAssembler();
+    const assembler = new AccessUnitAssembler(this.codec);
     child.stdout!.on('data', (chunk: Buffer) => {
       if (this.child !== child) return;
       for (const nal of splitter.push(chunk)) {
@@ -337,7 +374,7 @@ export class H264Source {
 
   private startFile(): void {
     const path = this.camera.spec.sourceFile!;
-    loadFile(path).then(({ aus }) => {
+    loadFile(path, this.codec).then(({ aus }) => {
       if (!this.running || this.closed || this.fileTimer) return;
       const interval = 1000 / this.fps;
       let t0 = performance.now();
@@ -356,12 +393,13 @@ export class H264Source {
   }
 
   private onAccessUnit(raw: AccessUnit): void {
-    const found = raw.keyframe ? findParameterSets(raw.nals) : null;
+    const found = raw.keyframe ? findParameterSets(raw.nals, this.codec) : null;
     if (found) this.params = found;
-    const au = withParameterSets(raw, this.params);
+    const au = withParameterSets(raw, this.params, this.codec);
     const frame: SourceFrame = { au, pts90k: this.ptsBase + Math.round((this.frameNo++ * 90_000) / this.fps), wallclock: Date.now() };
+    // The GOP is kept for the next client; a file whose keyframes are further apart than a second past the GOP is not.
     if (au.keyframe) this.gopFrames = [frame];
-    else if (this.gopFrames.length > 0 && this.gopFrames.length < this.fps * 10) this.gopFrames.push(frame);
+    else if (this.gopFrames.length > 0 && this.gopFrames.length < this.config.gopFrames + this.fps) this.gopFrames.push(frame);
     else this.gopFrames = [];
     this.restartDelay = 1000;
     if (au.keyframe && this.params) {
@@ -413,14 +451,20 @@ export class H264Source {
   }
 }
 
-/** Encode a looping test file for file sources (benchmarks): testsrc2, keyframe every second. */
-export async function encodeTestFile(out: string, o: { width: number; height: number; fps: number; seconds: number }): Promise<void> {
+/**
+ * Encode a looping test file for file sources (benchmarks, tests): testsrc2, a keyframe every
+ * `gopSeconds` (default 1); H.264 baseline (veryfast), or with `codec: 'h265'` the live H.265 encoder's settings.
+ */
+export async function encodeTestFile(out: string, o: { width: number; height: number; fps: number; seconds: number; codec?: SimCodec; gopSeconds?: number }): Promise<void> {
+  const gop = String(Math.max(1, Math.round(o.fps * (o.gopSeconds ?? 1))));
+  const encoder = o.codec === 'h265'
+    ? encoderArgs({ codec: 'h265', gop: Number(gop), width: o.width, height: o.height }).slice(0, -1)
+    : ['-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p',
+      '-g', gop, '-keyint_min', gop, '-sc_threshold', '0', '-bf', '0', '-x264-params', 'repeat-headers=1', '-f', 'h264'];
   const child = spawn('ffmpeg', [
     '-hide_banner', '-nostdin', '-loglevel', 'error', '-y',
     '-f', 'lavfi', '-i', `testsrc2=size=${o.width}x${o.height}:rate=${o.fps}`, '-t', String(o.seconds),
-    '-c:v', 'libx264', '-preset', 'veryfast', '-profile:v', 'baseline', '-pix_fmt', 'yuv420p',
-    '-g', String(o.fps), '-keyint_min', String(o.fps), '-sc_threshold', '0', '-bf', '0',
-    '-x264-params', 'repeat-headers=1', '-f', 'h264', out,
+    ...encoder, out,
   ], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-2000); });

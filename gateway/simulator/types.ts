@@ -1,6 +1,6 @@
 /**
  * The simulated camera: one object shared by the simulator's RTSP server
- * (rtsp-server.ts), its H.264 source (source.ts), its ONVIF SOAP service
+ * (rtsp-server.ts), its H.264/H.265 sources (source.ts), its ONVIF SOAP service
  * (onvif-server.ts) and WS-Discovery responder (ws-discovery.ts).
  */
 
@@ -61,7 +61,25 @@ export interface SimCameraSpec {
   width: number;
   height: number;
   fps: number;
-  /** Optional pre-encoded H.264 Annex B file looped in real time instead of a live encoder. */
+  /**
+   * Codec of the main stream (default `h264`). The sub stream is always H.264, as on the cameras
+   * the platform meets: H.265 main streams are common, H.265 sub streams rare.
+   */
+  codec?: 'h264' | 'h265';
+  /**
+   * Keyframe interval of both streams in seconds, 1 to 10 (default 1). Real cameras ship with 2–4 s;
+   * a long GOP is what makes a viewer wait for the first picture, so tests need to choose it.
+   */
+  gopSeconds?: number;
+  /**
+   * The preset of a dome camera as it leaves the factory: H.265 main stream with a 4 s GOP. `codec`
+   * and `gopSeconds`, when also given, must agree with it (encoding.ts says so by name).
+   */
+  factoryDefault?: boolean;
+  /**
+   * Optional pre-encoded Annex B file looped in real time instead of a live encoder: H.264, or H.265
+   * when `codec` is `h265` (it then serves the main stream; the sub stream stays a live H.264 encode).
+   */
   sourceFile?: string;
   /** Ports to bind; 0 picks a free one. */
   rtspPort: number;

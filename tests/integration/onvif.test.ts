@@ -84,8 +84,8 @@ describe('probeDevice against the simulator', () => {
     const r = await probeDevice(ptzConn);
     expect(r).toMatchObject({ vendor: 'Skynet-Sim', model: 'SIM-PTZ-4', serial: 'SIM000000001', firmware: 'V5.10 build 240601', ptz: true });
     expect(r.profiles).toEqual([
-      { token: 'Profile_101', name: 'mainStream', encoding: 'H264', width: 1920, height: 1080, fps: 25, rtspUri: ptzCam.rtspUri('main'), snapshotUri: ptzCam.snapshotUri() },
-      { token: 'Profile_102', name: 'subStream', encoding: 'H264', width: 640, height: 360, fps: 15, rtspUri: ptzCam.rtspUri('sub') },
+      { token: 'Profile_101', name: 'mainStream', encoding: 'H264', width: 1920, height: 1080, fps: 25, gop: 25, rtspUri: ptzCam.rtspUri('main'), snapshotUri: ptzCam.snapshotUri() },
+      { token: 'Profile_102', name: 'subStream', encoding: 'H264', width: 640, height: 360, fps: 15, gop: 15, rtspUri: ptzCam.rtspUri('sub') },
     ]);
     expect(r.rtspMain).toBe(ptzCam.rtspUri('main'));
     expect(r.rtspSub).toBe(ptzCam.rtspUri('sub'));
@@ -101,8 +101,8 @@ describe('probeDevice against the simulator', () => {
       expect(r).toMatchObject({ vendor: 'Skynet-Sim', model: 'SIM-IPC-2', serial: 'SIM000000002' });
       // The main profile stays listed (its resolution is true) but without the refused URI.
       expect(r.profiles).toEqual([
-        { token: 'Profile_101', name: 'mainStream', encoding: 'H264', width: 1280, height: 720, fps: 25 },
-        { token: 'Profile_102', name: 'subStream', encoding: 'H264', width: 640, height: 360, fps: 15, rtspUri: fixedCam.rtspUri('sub') },
+        { token: 'Profile_101', name: 'mainStream', encoding: 'H264', width: 1280, height: 720, fps: 25, gop: 25 },
+        { token: 'Profile_102', name: 'subStream', encoding: 'H264', width: 640, height: 360, fps: 15, gop: 15, rtspUri: fixedCam.rtspUri('sub') },
       ]);
       expect(r.rtspMain).toBe(fixedCam.rtspUri('sub'));
       expect(r.rtspSub).toBe(fixedCam.rtspUri('sub'));
