@@ -70,6 +70,14 @@ export const ConfigSchema = Type.Object({
     idleStopSeconds: Seconds(30, 3),
     /** Below this much free space on the media disk, sessions degrade instead of writing. */
     minFreeMb: Type.Integer({ minimum: 0, maximum: 10_000_000, default: 500, description: 'megabytes from 0 to 10000000' }),
+    /**
+     * Transcoding sessions per node (a camera whose codec browsers cannot play at all: MJPEG, MPEG-4). Each costs
+     * about a core at 1080p; H.264 and H.265 are always copied (a few per cent each).
+     */
+    maxTranscodes: Type.Integer({ minimum: 0, maximum: 256, default: 4, description: 'an integer from 0 to 256' }),
+    /** A transcode's output is capped to this many lines and frames per second. */
+    transcodeMaxHeight: Type.Integer({ minimum: 144, maximum: 2160, default: 720, description: 'an integer from 144 to 2160 (lines)' }),
+    transcodeMaxFps: Type.Integer({ minimum: 1, maximum: 60, default: 15, description: 'an integer from 1 to 60' }),
   }, { default: {} }),
   ingest: Type.Object({
     rtmpHost: Type.String({ minLength: 1, default: '0.0.0.0', description: 'an address to listen on' }),
@@ -226,6 +234,9 @@ export const ENV_MAP: Record<string, string> = {
   SKYNET_GATEWAY_LEASE_SECONDS: 'gateway.leaseSeconds',
   SKYNET_GATEWAY_IDLE_STOP_SECONDS: 'gateway.idleStopSeconds',
   SKYNET_GATEWAY_MIN_FREE_MB: 'gateway.minFreeMb',
+  SKYNET_GATEWAY_MAX_TRANSCODES: 'gateway.maxTranscodes',
+  SKYNET_GATEWAY_TRANSCODE_MAX_HEIGHT: 'gateway.transcodeMaxHeight',
+  SKYNET_GATEWAY_TRANSCODE_MAX_FPS: 'gateway.transcodeMaxFps',
   SKYNET_RTMP_HOST: 'ingest.rtmpHost',
   SKYNET_RTMP_PORT: 'ingest.rtmpPort',
   SKYNET_HEALTH_INTERVAL_SECONDS: 'health.intervalSeconds',

@@ -26,6 +26,9 @@ import { createRevocationSet } from './streams/revocations.ts';
 import { createLiveMediaService } from './streams/service.ts';
 import { createIdentityRepository } from '../core/identity/repository.ts';
 import { mediaLayout, type MediaLayout } from './streams/layout.ts';
+import { createLowLatencyHub } from './lowlat/hub.ts';
+import { lowLatencyRoutes } from './lowlat/routes.ts';
+import { streamKey } from './streams/keys.ts';
 import { createStreamRepository } from './streams/repository.ts';
 import { streamInternalRoutes, streamMediaRoutes } from './streams/routes.ts';
 import { createSessionManager, type SessionManager } from './streams/sessions.ts';
@@ -86,15 +89,24 @@ export async function startGateway(platform: Platform, options: { listen?: boole
   // while it lasts (RTMP ingest starts below; `sources` reads it at each call).
   let rtmp: RtmpIngest | null = null;
   let membership: Membership | null = null;
+  // The low-latency path: each session's ffmpeg also writes fMP4 fragments, fanned out over WebSockets.
+  // A camera reconfigured in band (new parameter sets on the same RTSP session) restarts its session.
+  const lowlat = createLowLatencyHub({ log: log.child({ component: 'lowlat' }), onParameterChange: (key, reason) => sessions.restart(key, reason) });
   const sessions: SessionManager = createSessionManager({
     log: log.child({ component: 'streams' }), layout,
     maxSessions: config.gateway.maxSessions,
     idleStopMs: config.gateway.idleStopSeconds * 1000,
     minFreeMb: config.gateway.minFreeMb,
-    source: (deviceId) => sources.sourceOf(deviceId),
+    maxTranscodes: config.gateway.maxTranscodes,
+    transcode: { maxHeight: config.gateway.transcodeMaxHeight, maxFps: config.gateway.transcodeMaxFps },
+    source: (deviceId, stream) => sources.sourceOf(deviceId, stream),
+    lowLatency: (key) => lowlat.feed(key),
     onStateChange: (change) => {
+      events.publish('stream.state', { deviceId: change.deviceId, stream: change.stream, state: change.state, reason: change.reason, mode: change.mode }).catch(() => {});
+      if (change.state === 'stopped') lowlat.closeKey(streamKey(change.deviceId, change.stream), change.reason ?? 'stopped');
+      // The camera's history and alarms follow its main stream (a sub stream is a view of the same camera).
+      if (change.stream !== 'main') return;
       streamRepo.recordChange(nodeId, change).catch((err: Error) => log.warn({ err: err.message }, 'could not record a stream state change'));
-      events.publish('stream.state', { deviceId: change.deviceId, state: change.state, reason: change.reason, mode: change.mode }).catch(() => {});
       if (change.state === 'failed') alarms.sessionFailed(change.deviceId, change.reason).catch((err: Error) => log.error({ err: err.message }, 'could not raise the session alarm'));
     },
   });
@@ -119,10 +131,13 @@ export async function startGateway(platform: Platform, options: { listen?: boole
   await app.register(healthRoute, healthOptions);
   // Media tokens: verified with the key of the kid they name, refused once their user is revoked.
   await platform.mediaKeys.ready();
-  const revocations = createRevocationSet({ revokedSince: createIdentityRepository(pool).revokedSince, events, log });
+  const revocations = createRevocationSet({
+    revokedSince: createIdentityRepository(pool).revokedSince, events, log, onRevoked: (userId) => lowlat.closeUser(userId),
+  });
   await revocations.start();
   const mediaAuth = createMediaAuth({ keys: platform.mediaKeys, revocations });
   await app.register(streamMediaRoutes, { media: createLiveMediaService({ sessions, layout, auth: mediaAuth }) });
+  await app.register(lowLatencyRoutes, { hub: lowlat, auth: mediaAuth, sessions });
   await app.register(recordingMediaRoutes, { vod: createVodService({ recordings, auth: mediaAuth, layout }) });
   // Internal listener (service token only), bound to the internal address.
   await internalApp.register(identityGuard, { identity });
@@ -159,7 +174,12 @@ export async function startGateway(platform: Platform, options: { listen?: boole
     log: log.child({ component: 'health' }),
     held: membership.held,
     connections: devices.connections,
-    recordStatus: devices.recordStatus,
+    // Sessions follow the health judgement: a dead camera's retries back off to minutes, a revived one retries at once.
+    recordStatus: async (id, state, reason, seen) => {
+      const previous = await devices.recordStatus(id, state, reason, seen);
+      sessions.setHealth(id, state);
+      return previous;
+    },
     checkOnvif,
     events,
     eventLog: platform.eventLog,
@@ -179,6 +199,7 @@ export async function startGateway(platform: Platform, options: { listen?: boole
     async close() {
       await health!.stop();
       await sessions.close();
+      lowlat.close();
       await indexer.stop();
       await rtmp!.close();
       await membership!.stop();

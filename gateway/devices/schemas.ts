@@ -14,7 +14,7 @@ export const State = lit(DEVICE_STATES);
 export const Profile = Type.Object({
   token: Type.String({ maxLength: 100 }), name: Type.String({ maxLength: 100 }), encoding: Type.String({ maxLength: 20 }),
   width: Type.Integer({ minimum: 0, maximum: 16384 }), height: Type.Integer({ minimum: 0, maximum: 16384 }),
-  fps: Type.Optional(Type.Number()), rtspUri: Type.Optional(Type.String({ maxLength: 2048 })), snapshotUri: Type.Optional(Type.String({ maxLength: 2048 })),
+  fps: Type.Optional(Type.Number()), gop: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000, description: 'Keyframe interval in frames (ONVIF GovLength).' })), rtspUri: Type.Optional(Type.String({ maxLength: 2048 })), snapshotUri: Type.Optional(Type.String({ maxLength: 2048 })),
 });
 
 export const DeviceSchema = Type.Object({

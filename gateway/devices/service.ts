@@ -338,7 +338,7 @@ export function createDeviceService({ repo, boxKey }: DeviceServiceDeps) {
           username: secret?.username ?? null, password,
           rtspMain: device.streams.main, rtspSub: device.streams.sub, snapshotUri: device.streams.snapshot,
           ptz: device.ptz, enabled: device.enabled, recordingMode: device.recording.mode,
-          encoding: device.profiles[0]?.encoding ?? null,
+          ...profileEncodings(device),
         };
       });
     },
@@ -346,6 +346,16 @@ export function createDeviceService({ repo, boxKey }: DeviceServiceDeps) {
     recordStatus: (id: string, state: Device['status']['state'], reason: string | null, seen: boolean) => repo.recordStatus(id, state, reason, seen),
   };
   return service;
+}
+
+/**
+ * The encodings of the main and sub streams: the profile whose URI is the stream's, else (hand-entered
+ * profiles without URIs) the first and second profile.
+ */
+export function profileEncodings(d: Pick<Device, 'profiles' | 'streams'>): { encoding: string | null; subEncoding: string | null } {
+  const of = (uri: string | null, index: number) =>
+    (uri ? d.profiles.find((p) => p.rtspUri === uri)?.encoding : undefined) ?? d.profiles[index]?.encoding ?? null;
+  return { encoding: of(d.streams.main, 0), subEncoding: of(d.streams.sub, 1) };
 }
 
 /** A write of one import row that a concurrent writer made impossible (a code taken meanwhile). */

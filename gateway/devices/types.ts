@@ -171,6 +171,8 @@ export interface DeviceConnection {
   recordingMode: RecordingMode;
   /** Video encoding of the main profile as ONVIF reported it (H264, H265…), null when unknown. */
   encoding: string | null;
+  /** The sub profile's encoding, null when unknown. */
+  subEncoding: string | null;
   /** Set when the stored password cannot be decrypted (the secret key changed): the device needs its password again. */
   credentialError: string | null;
 }

@@ -30,8 +30,14 @@ export function frameSources(c: { session: boolean; snapshotUri: boolean; onvif:
   return out;
 }
 
-/** A live HLS segment as ffmpeg names it (gateway/streams/ffmpeg.ts). */
-export const LIVE_SEGMENT = /^seg-\d{1,12}\.ts$/;
+/** A live HLS segment as ffmpeg names it (gateway/streams/ffmpeg.ts): MPEG-TS (H.264) or fMP4 (H.265). */
+export const LIVE_SEGMENT = /^seg-\d{1,12}\.(ts|m4s)$/;
+
+/** The init segment an fMP4 playlist names (the current run's: ffmpeg writes one EXT-X-MAP, at the top); null for MPEG-TS. */
+export function liveInitSegment(playlist: string): string | null {
+  const m = /^#EXT-X-MAP:URI="(init-\d{1,12}\.mp4)"\s*$/m.exec(playlist);
+  return m ? m[1]! : null;
+}
 
 /**
  * The newest segment a live playlist lists (ffmpeg lists a segment only once it is complete:

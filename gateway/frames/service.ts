@@ -1,4 +1,5 @@
-import { readFile, stat } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { conflict, notFound, unprocessable } from '../../core/http/errors.ts';
 import type { Logger } from '../../core/log.ts';
@@ -13,7 +14,7 @@ import { UrlRefused } from '../streams/url-policy.ts';
 import { fetchSnapshot, frameFromRtsp, frameFromSegment, GrabError } from './grab.ts';
 import { jpegInfo } from './jpeg.ts';
 import { createRecordedFrames, type RecordedFrame } from './recorded.ts';
-import { budgetFor, FRESH_SEGMENT_MS, frameFailure, frameSources, newestLiveSegment, type Attempt, type FrameSource } from './plan.ts';
+import { budgetFor, FRESH_SEGMENT_MS, frameFailure, frameSources, liveInitSegment, newestLiveSegment, type Attempt, type FrameSource } from './plan.ts';
 
 /** One picture of a camera, as the gateway node that holds it took it. */
 export interface Frame {
@@ -78,16 +79,29 @@ export function createFrameService(deps: FrameServiceDeps) {
   const tmpDir = deps.layout.tmp;
   const recorded = createRecordedFrames({ root: deps.layout.root, tmpDir });
 
-  /** The newest complete live segment the session wrote lately, or null. */
-  async function freshSegment(deviceId: string): Promise<{ path: string; takenAt: Date } | null> {
+  /**
+   * The newest complete live segment the session wrote lately, or null. An fMP4 segment (H.265) is not
+   * decodable alone: it is copied behind its init segment into a scratch file (`scratch`, removed after).
+   */
+  async function freshSegment(deviceId: string): Promise<{ path: string; takenAt: Date; scratch: string | null } | null> {
     const text = await readFile(deps.layout.livePlaylist(deviceId), 'utf8').catch(() => '');
     const seg = newestLiveSegment(text);
     if (!seg) return null;
-    const path = join(deps.layout.liveDir(deviceId), seg.name);
+    const dir = deps.layout.liveDir(deviceId);
+    const path = join(dir, seg.name);
     const info = await stat(path).catch(() => null);
     if (!info?.isFile() || Date.now() - info.mtimeMs > FRESH_SEGMENT_MS) return null;
     // The segment is closed when listed: its last write is its end, so its start is a duration earlier.
-    return { path, takenAt: new Date(seg.startsAt ?? info.mtimeMs - seg.seconds * 1000) };
+    const takenAt = new Date(seg.startsAt ?? info.mtimeMs - seg.seconds * 1000);
+    const init = seg.name.endsWith('.m4s') ? liveInitSegment(text) : null;
+    if (!seg.name.endsWith('.m4s')) return { path, takenAt, scratch: null };
+    if (!init) return null;
+    const parts = await Promise.all([readFile(join(dir, init)), readFile(path)]).catch(() => null);
+    if (!parts) return null;
+    await mkdir(tmpDir, { recursive: true });
+    const scratch = join(tmpDir, `live-${randomUUID()}.mp4`);
+    await writeFile(scratch, Buffer.concat(parts));
+    return { path: scratch, takenAt, scratch };
   }
 
   async function fromSession(deviceId: string, deadline: number): Promise<{ jpeg: Buffer; takenAt: Date }> {
@@ -102,7 +116,11 @@ export function createFrameService(deps: FrameServiceDeps) {
       const why = info ? `the session is ${info.state}${info.reason ? ` (${info.reason})` : ''} with no recent segment` : 'the session stopped';
       throw new GrabError(info?.state === 'reconnecting' || info?.state === 'failed' ? 'unreachable' : 'no-frame', why);
     }
-    return { jpeg: await frameFromSegment(seg.path, { tmpDir, deadline }), takenAt: seg.takenAt };
+    try {
+      return { jpeg: await frameFromSegment(seg.path, { tmpDir, deadline }), takenAt: seg.takenAt };
+    } finally {
+      if (seg.scratch) await rm(seg.scratch, { force: true }).catch(() => {});
+    }
   }
 
   /** The camera's snapshot URI: stored, else what its ONVIF service reports (checked there), cached a while. */

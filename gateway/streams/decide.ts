@@ -44,7 +44,7 @@ export function staleFor(o: { now: number; spawnedAt: number; lastSegmentMs: num
 
 export type FailureKind =
   | 'auth' | 'refused' | 'timeout' | 'unreachable' | 'not-found' | 'invalid-data' | 'codec'
-  | 'disk' | 'lost' | 'protocol' | 'stale' | 'exit' | 'spawn' | 'url';
+  | 'disk' | 'lost' | 'protocol' | 'stale' | 'exit' | 'spawn' | 'url' | 'limit';
 
 export interface Failure {
   kind: FailureKind;
@@ -102,15 +102,58 @@ export function inputVideoCodec(line: string): string | null {
   return m ? m[1]!.toLowerCase() : null;
 }
 
-/** Copy when the camera sends H.264 (or we do not know yet); transcode anything else. */
-export function initialMode(encoding: string | null): 'copy' | 'transcode' {
-  if (!encoding) return 'copy';
-  return /^(h\.?264|avc1?)$/i.test(encoding.trim()) ? 'copy' : 'transcode';
+/** The codecs the gateway copies as they come: browsers decode H.264 everywhere, H.265 where the hardware can. */
+export type VideoCodec = 'h264' | 'hevc';
+
+/** What one ffmpeg run does with the camera's video: copy it in its own codec, or transcode to H.264. */
+export interface VideoPlan {
+  mode: 'copy' | 'transcode';
+  /** The codec the outputs carry (copy: the camera's; transcode: h264). */
+  codec: VideoCodec;
 }
 
-/** A copy-mode run whose camera turns out not to send H.264: restarted at once in transcode. */
-export function codecMismatch(codec: string): Failure | null {
-  return codec === 'h264' ? null : { kind: 'codec', reason: `camera sends ${codec}, not H.264: transcoding` };
+/** The registry's encoding name (ONVIF `H264`, `H265`, ffmpeg `hevc` …) as one of ours; null for anything else. */
+export function videoCodecOf(encoding: string | null | undefined): VideoCodec | null {
+  const e = (encoding ?? '').trim().toLowerCase();
+  if (/^(h\.?264|avc1?)$/.test(e)) return 'h264';
+  if (/^(h\.?265|hevc|hvc1|hev1)$/.test(e)) return 'hevc';
+  return null;
+}
+
+/**
+ * The first run's plan from what the registry knows: H.264 and H.265 are copied (a transcode costs about
+ * a core per 1080p stream; a copy a few per cent), anything else (MJPEG, MPEG-4) is transcoded to H.264.
+ * Unknown: copy as H.264; the run's stream dump corrects it (codecChange).
+ */
+export function initialPlan(encoding: string | null): VideoPlan {
+  if (!encoding) return { mode: 'copy', codec: 'h264' };
+  const codec = videoCodecOf(encoding);
+  return codec ? { mode: 'copy', codec } : { mode: 'transcode', codec: 'h264' };
+}
+
+/**
+ * A copy run whose camera turns out to send another codec than planned (ffmpeg's input dump, `codec` as
+ * ffmpeg names it): the plan to restart with at once, and why; null when the run is right as it is.
+ */
+export function codecChange(codec: string, plan: VideoPlan): { plan: VideoPlan; failure: Failure } | null {
+  if (plan.mode !== 'copy') return null;
+  const seen = videoCodecOf(codec);
+  if (seen === plan.codec) return null;
+  if (seen) return { plan: { mode: 'copy', codec: seen }, failure: { kind: 'codec', reason: `camera sends ${codec}: copying it as it comes` } };
+  return { plan: { mode: 'transcode', codec: 'h264' }, failure: { kind: 'codec', reason: `camera sends ${codec}, which browsers cannot play: transcoding to H.264` } };
+}
+
+/**
+ * Back-off of a session whose camera the health checker judges offline: it keeps growing past the
+ * 30 s of a flapping camera, up to 5 minutes (a dead camera must not respawn ffmpeg every half
+ * minute all day); the health checker's "online" cuts it short (the session retries at once).
+ */
+export const OFFLINE_BACKOFF_MAX_MS = 5 * 60_000;
+
+/** Delay before retry number `failures` given the camera's health judgement (null when unknown). */
+export function retryDelayMs(failures: number, health: 'online' | 'offline' | 'degraded' | 'unknown' | null): number {
+  if (health === 'offline' || failures > FAILED_AFTER) return backoffDelayMs(failures, BACKOFF_BASE_MS, OFFLINE_BACKOFF_MAX_MS);
+  return backoffDelayMs(failures);
 }
 
 /** The degraded reason when free space is under the threshold, else null. */

@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import ffmpeg from 'fluent-ffmpeg';
 import { scrubUrl } from '../../core/log.ts';
+import type { VideoPlan } from './decide.ts';
 import type { MediaLayout } from './layout.ts';
 import type { StreamSource } from './types.ts';
 import { checkMediaUrl, PROTOCOL_WHITELIST, UrlRefused, type MediaScheme } from './url-policy.ts';
@@ -20,7 +21,10 @@ export interface SessionArgsInput {
    * (rtsp-relay.ts), else the source's own URL. Never holds credentials: they would show in `ps`.
    */
   input: string;
-  mode: SessionMode;
+  /** Copy (in the camera's codec) or transcode to H.264. */
+  plan: VideoPlan;
+  /** The session's key (gateway/streams/keys.ts): names its live directory. */
+  key: string;
   layout: MediaLayout;
   /** Names this run's segment list (`segments-<ms>.csv`); one per spawn so a restart never truncates a list. */
   sessionStartMs: number;
@@ -28,7 +32,25 @@ export interface SessionArgsInput {
   hlsTime?: number;
   /** Live playlist length in segments (default 10). */
   listSize?: number;
+  /**
+   * Media sequence number of the playlist's first entry. A run that continues a playlist left by the
+   * previous run (the same session restarted) passes that playlist's EXT-X-MEDIA-SEQUENCE: ffmpeg appends
+   * after its entries with an EXT-X-DISCONTINUITY (append_list) and numbering stays continuous. A fresh
+   * playlist starts at the epoch second, so numbers keep rising across sessions too.
+   */
+  startNumber: number;
+  /** Continue the playlist in the live directory (append_list) rather than start a new one. */
+  append: boolean;
+  /** fMP4 HLS (H.265): this run's init segment file name (`init-<n>.mp4`, one per run: old entries keep theirs). */
+  initName?: string;
+  /** Also write fragmented MP4 on stdout for the low-latency path (default true). */
+  lowLatency?: boolean;
+  /** Transcode caps (default 1080 lines, 25 fps). */
+  transcode?: { maxHeight: number; maxFps: number };
 }
+
+/** The low-latency output: fragmented MP4, a fragment every 100 ms and at every keyframe (so a keyframe always starts one). */
+export const LOWLAT_FRAGMENT_US = 100_000;
 
 /** Connect and read timeout for camera sockets (ffmpeg takes microseconds). */
 export const IO_TIMEOUT_US = 5_000_000;
@@ -54,28 +76,45 @@ function inputArgs(scheme: MediaScheme): string[] {
   ];
 }
 
-function videoArgs(mode: SessionMode): string[] {
+/** MP4 sample entry tag: `hvc1` (parameter sets in the init segment) is what MSE and Safari expect of H.265. */
+const mp4Tag = (plan: VideoPlan): string[] => (plan.codec === 'hevc' && plan.mode === 'copy' ? ['-tag:v', 'hvc1'] : []);
+
+function videoArgs(plan: VideoPlan, caps: { maxHeight: number; maxFps: number }): string[] {
   // Audio is dropped: the console plays video only, and copying a camera's G.711 would break HLS.
-  if (mode === 'copy') return ['-map', '0:v:0', '-c:v', 'copy', '-an'];
+  if (plan.mode === 'copy') return ['-map', '0:v:0', '-c:v', 'copy', '-an'];
   return [
     '-map', '0:v:0',
-    '-vf', "scale=w=-2:h='min(ih,1080)'",
+    '-vf', `scale=w=-2:h='min(ih,${caps.maxHeight})',fps='min(source_fps,${caps.maxFps})'`,
     '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
-    '-g', '50', '-sc_threshold', '0', '-force_key_frames', 'expr:gte(t,n_forced*1)',
+    '-g', String(caps.maxFps * 2), '-sc_threshold', '0', '-force_key_frames', 'expr:gte(t,n_forced*1)',
+    // Through tee the encoder cannot tell that the MP4 output needs SPS/PPS out of band (avcC): global
+    // headers for it, and repeated in-band headers for the MPEG-TS outputs.
+    '-flags', '+global_header', '-x264-params', 'repeat-headers=1',
     '-an',
   ];
 }
 
-function hlsOptions(layout: MediaLayout, deviceId: string, hlsTime: number, listSize: number): [string, string][] {
+/** movflags of the low-latency output: moov first (no samples), one moof per fragment with its own base, cut at keyframes. */
+const LOWLAT_MOVFLAGS = 'empty_moov+default_base_moof+frag_keyframe';
+
+function lowLatencyOptions(): [string, string][] {
+  return [['movflags', LOWLAT_MOVFLAGS], ['frag_duration', String(LOWLAT_FRAGMENT_US)], ['flush_packets', '1']];
+}
+
+function hlsOptions(input: SessionArgsInput, hlsTime: number, listSize: number): [string, string][] {
+  const { layout, key, plan } = input;
+  const fmp4 = plan.codec === 'hevc';
   return [
     ['hls_time', String(hlsTime)],
     ['hls_list_size', String(listSize)],
-    ['hls_flags', 'delete_segments+program_date_time+independent_segments+temp_file+omit_endlist'],
-    // Media sequence numbers start at the epoch second: they keep rising across restarts, so a player
-    // never sees the sequence go back, and a new run never reuses an old segment's name.
-    ['hls_start_number_source', 'epoch'],
-    ['hls_segment_type', 'mpegts'],
-    ['hls_segment_filename', `${layout.liveDir(deviceId)}/seg-%d.ts`],
+    ['hls_flags', `delete_segments+program_date_time+independent_segments+temp_file+omit_endlist${input.append ? '+append_list' : ''}`],
+    // Media sequence numbers are ours (startNumber): continuous across a restart, rising across sessions.
+    ['hls_start_number_source', 'generic'],
+    ['start_number', String(input.startNumber)],
+    // H.264 in MPEG-TS (every player); H.265 in fMP4 (hls.js and Safari play HEVC only from fMP4).
+    ['hls_segment_type', fmp4 ? 'fmp4' : 'mpegts'],
+    ...(fmp4 ? [['hls_fmp4_init_filename', input.initName ?? 'init.mp4'] as [string, string]] : []),
+    ['hls_segment_filename', `${layout.liveDir(key)}/seg-%d.${fmp4 ? 'm4s' : 'ts'}`],
   ];
 }
 
@@ -105,15 +144,18 @@ function teeSafe(v: string): string {
  * through the relay.
  */
 export function buildSessionArgs(input: SessionArgsInput): string[] {
-  const { source, mode, layout, sessionStartMs } = input;
+  const { source, plan, layout, sessionStartMs, key } = input;
   const hlsTime = input.hlsTime ?? 1;
   const listSize = input.listSize ?? 10;
+  const caps = input.transcode ?? { maxHeight: 1080, maxFps: 25 };
   const checked = checkMediaUrl(input.input, 'url');
   if (checked.username || checked.password || (input.input === source.url && source.username)) {
     throw new UrlRefused('url', 'url: credentials are never put on ffmpeg\'s command line (use the relay)', 'url.invalid');
   }
   const url = checked.url;
   const id = source.deviceId;
+  const record = source.record && source.stream === 'main';
+  const lowLatency = input.lowLatency ?? true;
   const args = [
     '-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info', '-y',
     // No -xerror: on ffmpeg 5.1 it makes the "Non-monotonous DTS" of an RTSP stream's first packets
@@ -121,26 +163,29 @@ export function buildSessionArgs(input: SessionArgsInput): string[] {
     // timeout ends the input), and the supervisor's segment-age watchdog restarts it sooner.
     ...inputArgs(checked.scheme),
     '-i', url,
-    ...videoArgs(mode),
+    ...videoArgs(plan, caps),
   ];
-  const hls = hlsOptions(layout, id, hlsTime, listSize);
-  if (!source.record) {
-    return [...args, '-f', 'hls', ...flags(hls), layout.livePlaylist(id)];
-  }
+  const hls = hlsOptions(input, hlsTime, listSize);
   const rec = recordOptions(layout, id, sessionStartMs);
-  if (mode === 'copy') {
+  if (plan.mode === 'copy') {
+    // Copying: one output per use, each mapping the camera's video again (no encode, a few % CPU each).
     return [
-      ...args, '-f', 'hls', ...flags(hls), layout.livePlaylist(id),
-      ...videoArgs('copy'), '-f', 'segment', ...flags(rec), layout.recPattern(id),
+      ...args, ...mp4Tag(plan), '-f', 'hls', ...flags(hls), layout.livePlaylist(key),
+      ...(record ? [...videoArgs(plan, caps), '-f', 'segment', ...flags(rec), layout.recPattern(id)] : []),
+      ...(lowLatency ? [...videoArgs(plan, caps), ...mp4Tag(plan), '-f', 'mp4', ...flags(lowLatencyOptions()), 'pipe:1'] : []),
     ];
   }
-  // Transcoding: encode once, mux twice.
+  // Transcoding: encode once, mux to each use through tee.
   const slave = (format: string, opts: [string, string][], target: string) =>
-    `[f=${format}:${opts.map(([k, v]) => `${k}=${teeSafe(v)}`).join(':')}]${teeSafe(target)}`;
-  return [
-    ...args, '-f', 'tee',
-    `${slave('hls', hls, layout.livePlaylist(id))}|${slave('segment', rec, layout.recPattern(id))}`,
+    `[f=${format}:${opts.map(([k, v]) => `${k}=${teeSafe(v)}`).join(':')}]${target === 'pipe:1' ? target : teeSafe(target)}`;
+  const slaves = [
+    slave('hls', hls, layout.livePlaylist(key)),
+    ...(record ? [slave('segment', rec, layout.recPattern(id))] : []),
+    ...(lowLatency ? [slave('mp4', lowLatencyOptions(), 'pipe:1')] : []),
   ];
+  return slaves.length === 1
+    ? [...args, '-f', 'hls', ...flags(hls), layout.livePlaylist(key)]
+    : [...args, '-f', 'tee', slaves.join('|')];
 }
 
 /** The command line as it may be logged or shown: credentials removed. */
@@ -218,7 +263,13 @@ interface FluentInternals {
  * our options to child_process.spawn unchanged: `detached: true` (own process group, so a stop
  * reaches ffmpeg and anything it forks), `env` with TZ=UTC, stdin closed, no shell.
  */
-export function spawnFfmpeg(args: string[], opts: { onLine?: (line: string) => void; tailLines?: number; redact?: readonly string[] } = {}): FfmpegProcess {
+export function spawnFfmpeg(args: string[], opts: {
+  onLine?: (line: string) => void;
+  /** ffmpeg's stdout (the low-latency fMP4 output, `pipe:1`), chunk by chunk; stdout is ignored when absent. */
+  onStdout?: (chunk: Buffer) => void;
+  tailLines?: number;
+  redact?: readonly string[];
+} = {}): FfmpegProcess {
   if (!exitHookSet) {
     exitHookSet = true;
     process.on('exit', killAllFfmpeg);
@@ -244,7 +295,7 @@ export function spawnFfmpeg(args: string[], opts: { onLine?: (line: string) => v
     [...args],
     {
       detached: true,
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: ['ignore', opts.onStdout ? 'pipe' : 'ignore', 'pipe'],
       env: { ...process.env, ...FFMPEG_ENV },
       windowsHide: true,
       stdoutLines: opts.tailLines ?? 30,
@@ -256,6 +307,14 @@ export function spawnFfmpeg(args: string[], opts: { onLine?: (line: string) => v
       liveGroups.add(pid);
       proc.once('exit', () => liveGroups.delete(pid));
       if (cancelled) killGroup(pid, 'SIGKILL'); // stopped while fluent was still resolving the binary
+      // Read as it comes: a stdout nobody drains would block ffmpeg, and with it HLS and recording.
+      if (opts.onStdout && proc.stdout) {
+        const sink = opts.onStdout;
+        proc.stdout.on('data', (chunk: Buffer) => {
+          try { sink(chunk); } catch { /* the consumer's failure must not stop the process's other outputs */ }
+        });
+        proc.stdout.on('error', () => {});
+      }
       stderrRing.callback((line) => {
         tail.push(line);
         opts.onLine?.(line);

@@ -29,6 +29,11 @@ export interface RevocationSetOptions {
   /** How far back revocations matter: the longest media token life. */
   horizonMs?: number;
   reloadMs?: number;
+  /**
+   * Called once for each revocation learnt after start (event or reload): open connections of the user
+   * (low-latency WebSockets) are closed by it; a playlist or segment request is refused by `revokedAt`.
+   */
+  onRevoked?: (userId: string) => void;
 }
 
 /**
@@ -46,9 +51,22 @@ export function createRevocationSet(opts: RevocationSetOptions) {
   let lastReloadAt: Date | null = null;
   let failing = false;
 
+  let started = false;
+  /** Tell onRevoked of the users whose revocation is newer than what the set held. */
+  const learn = (rows: Iterable<{ userId: string; at: Date }>) => {
+    const before = new Map(set);
+    mergeRevocations(set, rows, Date.now() - horizonMs);
+    if (!started || !opts.onRevoked) return;
+    for (const [userId, at] of set) {
+      if ((before.get(userId)?.getTime() ?? -1) < at.getTime()) {
+        try { opts.onRevoked(userId); } catch (err) { log.error({ err }, 'onRevoked failed'); }
+      }
+    }
+  };
+
   const reload = async () => {
     const rows = await opts.revokedSince(new Date(Date.now() - horizonMs));
-    mergeRevocations(set, rows, Date.now() - horizonMs);
+    learn(rows);
     lastReloadAt = new Date();
     if (failing) log.info('revocations reloaded from PostgreSQL again');
     failing = false;
@@ -58,7 +76,7 @@ export function createRevocationSet(opts: RevocationSetOptions) {
     if (event.type !== IDENTITY_REVOKED || typeof event.userId !== 'string') return;
     const at = new Date(typeof event.at === 'string' ? event.at : NaN);
     if (Number.isNaN(at.getTime())) return;
-    mergeRevocations(set, [{ userId: event.userId, at }], Date.now() - horizonMs);
+    learn([{ userId: event.userId, at }]);
   };
 
   return {
@@ -74,6 +92,7 @@ export function createRevocationSet(opts: RevocationSetOptions) {
         return null;
       });
       await reload();
+      started = true;
       timer = setInterval(() => {
         reload().catch((err: Error) => {
           if (!failing) log.warn({ err: err.message }, 'could not reload revocations; keeping the ones known');

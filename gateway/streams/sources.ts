@@ -1,6 +1,7 @@
 import { badRequest, unavailable } from '../../core/http/errors.ts';
 import type { Logger } from '../../core/log.ts';
 import type { DeviceConnection } from '../devices/types.ts';
+import type { StreamName } from './keys.ts';
 import type { StreamSource } from './types.ts';
 
 /**
@@ -20,17 +21,26 @@ export interface PushedStreams {
   sourceUrl(deviceId: string): string;
 }
 
-/** The source a device's session pulls; throws (4xx/503 HttpError) when it cannot run now. */
-export function sourceOfConnection(c: DeviceConnection, pushes: PushedStreams): StreamSource {
+/** Whether a camera has a sub stream of its own (not the main stream again, as a one-profile camera reports). */
+export function hasSubStream(c: { kind: string; rtspMain: string | null; rtspSub: string | null }): boolean {
+  return c.kind !== 'mobile' && Boolean(c.rtspSub) && c.rtspSub !== c.rtspMain;
+}
+
+/** The source a device's stream session pulls; throws (4xx/503 HttpError) when it cannot run now. */
+export function sourceOfConnection(c: DeviceConnection, pushes: PushedStreams, stream: StreamName = 'main'): StreamSource {
   if (!c.enabled) throw unavailable('this device is disabled');
   if (c.credentialError) throw unavailable(c.credentialError);
+  if (stream === 'sub') {
+    if (!hasSubStream(c)) throw badRequest('this camera has no sub stream', { field: 'stream', code: 'live.no_sub_stream' });
+    return { deviceId: c.id, name: c.name, url: c.rtspSub!, username: c.username, password: c.password, encoding: c.subEncoding, record: false, stream };
+  }
   let url = c.rtspMain;
   if (c.kind === 'mobile') {
     if (!pushes.publishing().includes(c.id)) throw unavailable('this mobile camera is not pushing video right now');
     url = pushes.sourceUrl(c.id);
   }
   if (!url) throw badRequest('this device has no stream URL', 'streams.main');
-  return { deviceId: c.id, name: c.name, url, username: c.username, password: c.password, encoding: c.encoding, record: c.recordingMode === 'continuous' };
+  return { deviceId: c.id, name: c.name, url, username: c.username, password: c.password, encoding: c.encoding, record: c.recordingMode === 'continuous', stream };
 }
 
 /** Devices that record always: enabled, continuous, and (mobile cameras) pushing right now. */
@@ -63,8 +73,8 @@ export function createStreamSources(deps: {
 
   return {
     /** The session manager's `source`. */
-    async sourceOf(deviceId: string): Promise<StreamSource> {
-      return sourceOfConnection(await deps.devices.connection(deviceId), deps.pushes() ?? noPushes);
+    async sourceOf(deviceId: string, stream: StreamName = 'main'): Promise<StreamSource> {
+      return sourceOfConnection(await deps.devices.connection(deviceId), deps.pushes() ?? noPushes, stream);
     },
     syncRecording,
     /** Devices this node lost or whose registry row changed: their sessions restart, stop or start recording. */

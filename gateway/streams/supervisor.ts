@@ -1,13 +1,15 @@
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../core/log.ts';
 import {
-  backoffDelayMs, classifyFailure, codecMismatch, diskVerdict, failureState, initialMode, inputVideoCodec,
-  recordingDays, shouldResetBackoff, shouldRestart, staleAfterMs, staleFor, type Failure,
+  classifyFailure, codecChange, diskVerdict, failureState, initialPlan, inputVideoCodec, recordingDays, retryDelayMs,
+  shouldResetBackoff, shouldRestart, staleAfterMs, staleFor, type Failure, type VideoPlan,
 } from './decide.ts';
 import { freeSpaceMb } from './disk.ts';
-import { buildSessionArgs, loggableCommand, spawnFfmpeg, type FfmpegProcess, type SessionMode } from './ffmpeg.ts';
+import { buildSessionArgs, loggableCommand, spawnFfmpeg, type FfmpegProcess } from './ffmpeg.ts';
+import { streamKey } from './keys.ts';
 import type { MediaLayout } from './layout.ts';
+import { continuation, staleInits } from './playlist-runs.ts';
 import type { MediaRelay, RelayTicket } from './rtsp-relay.ts';
 import type { SessionInfo, SessionState, StateChange, StreamSource } from './types.ts';
 import { UrlRefused } from './url-policy.ts';
@@ -38,10 +40,30 @@ export interface SupervisorOptions {
   /** Stop: SIGTERM, this long, SIGKILL (default 3 s). */
   stopGraceMs?: number;
   tickMs?: number;
+  /** The low-latency feed of this session (its ffmpeg's fMP4 stdout goes there); none: no fMP4 output. */
+  lowLatency?: LowLatencySink;
+  /**
+   * Asked before a run that must transcode: true takes one of the node's transcode slots (held until
+   * `releaseTranscode`), false means the node is at its limit (the session fails with that reason).
+   */
+  acquireTranscode?: () => boolean;
+  releaseTranscode?: () => void;
+  /** Transcode caps (resolution, frame rate). */
+  transcode?: { maxHeight: number; maxFps: number };
   /** Injected in tests. */
   spawn?: typeof spawnFfmpeg;
   freeSpaceMb?: (dir: string) => Promise<number>;
 }
+
+/** Where a session's ffmpeg stdout (fragmented MP4) goes: gateway/lowlat/hub.ts's feed. */
+export interface LowLatencySink {
+  start(meta: { stream: 'main' | 'sub'; mode: 'copy' | 'transcode' }): void;
+  push(chunk: Buffer): void;
+  end(reason: string): void;
+  info(): { codec: string; width: number; height: number } | null;
+}
+
+type Health = 'online' | 'offline' | 'degraded' | 'unknown' | null;
 
 interface PlannedRestart {
   failure: Failure;
@@ -57,7 +79,12 @@ export class StreamSupervisor {
   private readonly log: Logger;
   private state: SessionState = 'starting';
   private reason: string | null = null;
-  private mode: SessionMode | null = null;
+  private plan: VideoPlan | null = null;
+  /** Set when a run showed the registry's encoding wrong: the next runs follow what the camera sends. */
+  private learned: VideoPlan | null = null;
+  private transcodeReason: string | null = null;
+  private holdsTranscode = false;
+  private health: Health = null;
   private startedAt: number | null = null;
   private lastSegmentMs: number | null = null;
   private spawnedAt = 0;
@@ -65,7 +92,6 @@ export class StreamSupervisor {
   private spawns = 0;
   private failures = 0;
   private lastFailureReason: string | null = null;
-  private forceTranscode = false;
   private codecSeen = false;
   private command: string | null = null;
   private proc: FfmpegProcess | null = null;
@@ -92,6 +118,22 @@ export class StreamSupervisor {
   /** When the running ffmpeg was spawned (0 when none runs): a playlist older than this is a leftover. */
   get runStartedAt(): number { return this.proc ? this.spawnedAt : 0; }
   get deviceId(): string { return this.src.deviceId; }
+  /** The session's key: its live directory and low-latency feed. */
+  get key(): string { return streamKey(this.src.deviceId, this.src.stream); }
+  private get mode(): VideoPlan['mode'] | null { return this.plan?.mode ?? null; }
+
+  /**
+   * The health checker's judgement of the camera. Offline: retries back off to minutes (no ffmpeg
+   * respawned every half minute for a dead camera). Back online: a session waiting to retry tries now.
+   */
+  setHealth(health: Health): void {
+    const was = this.health;
+    this.health = health;
+    if (health === 'online' && was !== 'online' && was !== null && this.retryTimer && !this.proc && !this.launching && this.failures > 0) {
+      this.log.info('camera judged online again: retrying now');
+      this.launchSoon(0);
+    }
+  }
 
   start(): void {
     if (this.startedAt !== null || this.stopRequested) return;
@@ -103,12 +145,19 @@ export class StreamSupervisor {
   }
 
   info(): SessionInfo {
+    const ll = this.proc ? this.o.lowLatency?.info() ?? null : null;
     return {
       deviceId: this.src.deviceId,
+      stream: this.src.stream,
       state: this.state,
       reason: this.reason,
       mode: this.mode,
-      recording: this.src.record,
+      codec: this.plan?.codec ?? null,
+      codecString: ll?.codec ?? null,
+      width: ll?.width ?? null,
+      height: ll?.height ?? null,
+      transcodeReason: this.plan?.mode === 'transcode' ? this.transcodeReason : null,
+      recording: this.src.record && this.src.stream === 'main',
       startedAt: this.startedAt === null ? null : new Date(this.startedAt).toISOString(),
       lastSegmentAt: this.lastSegmentMs === null ? null : new Date(this.lastSegmentMs).toISOString(),
       restarts: Math.max(0, this.spawns - 1),
@@ -136,7 +185,7 @@ export class StreamSupervisor {
     if (!run && (this.retryTimer || this.launching)) return;
     const streamChanged = !run || !sameStream(run, this.src) || run.encoding !== this.src.encoding;
     if (!streamChanged && run.record === this.src.record) return;
-    if (streamChanged) this.forceTranscode = false;
+    if (streamChanged) this.learned = null;
     const reason = streamChanged ? 'camera source changed' : this.src.record ? 'recording started' : 'recording stopped';
     this.failures = 0;
     if (this.proc) {
@@ -145,6 +194,12 @@ export class StreamSupervisor {
       this.setState('starting', reason);
       this.launchSoon(0);
     }
+  }
+
+  /** Restart the running ffmpeg at once, not counted as a failure (the stream changed under it). */
+  restartNow(reason: string): void {
+    if (this.stopRequested || !this.proc) return;
+    this.restart({ failure: { kind: 'codec', reason }, immediate: true });
   }
 
   /** Stop ffmpeg (SIGTERM, ≤ 3 s, SIGKILL, all bounded), remove the live files, state stopped. */
@@ -159,7 +214,9 @@ export class StreamSupervisor {
       if (p) await p.stop(this.o.stopGraceMs ?? 3000);
       this.proc = null;
       this.dropTicket();
-      await rm(this.o.layout.liveDir(this.src.deviceId), { recursive: true, force: true }).catch(() => {});
+      this.releaseTranscode();
+      this.o.lowLatency?.end(reason);
+      await rm(this.o.layout.liveDir(this.key), { recursive: true, force: true }).catch(() => {});
       this.liveSince = null;
       this.setState('stopped', reason);
     })();
@@ -203,13 +260,30 @@ export class StreamSupervisor {
     }
     if (this.state === 'degraded') this.setState('starting', 'disk space available again');
 
-    const mode: SessionMode = this.forceTranscode ? 'transcode' : initialMode(this.src.encoding);
+    const plan: VideoPlan = this.learned ?? initialPlan(this.src.encoding);
+    if (plan.mode === 'transcode' && !this.holdsTranscode) {
+      if (this.o.acquireTranscode && !this.o.acquireTranscode()) {
+        this.fail({ kind: 'limit', reason: 'this gateway node is at its limit of transcoding sessions' }, null);
+        return;
+      }
+      this.holdsTranscode = Boolean(this.o.acquireTranscode);
+    } else if (plan.mode === 'copy') {
+      this.releaseTranscode();
+    }
+    if (plan.mode === 'transcode' && !this.transcodeReason) this.transcodeReason = `camera sends ${this.src.encoding ?? 'an unknown codec'}`;
+    const liveDir = layout.liveDir(this.key);
+    // A restart of the same session continues the playlist players hold (with a discontinuity).
+    const previous = this.plan?.codec === plan.codec ? await readFile(layout.livePlaylist(this.key), 'utf8').catch(() => null) : null;
+    const runStartMs = Date.now();
+    const run = continuation(previous, Math.floor(runStartMs / 1000));
     let args: string[];
     this.dropTicket();
     try {
       this.ticket = await this.o.relay.open(this.src);
       args = buildSessionArgs({
-        source: this.src, input: this.ticket?.url ?? this.src.url, mode, layout, sessionStartMs: Date.now(), hlsTime: this.o.hlsTime, listSize: this.o.listSize,
+        source: this.src, input: this.ticket?.url ?? this.src.url, plan, key: this.key, layout, sessionStartMs: runStartMs,
+        hlsTime: this.o.hlsTime, listSize: this.o.listSize, startNumber: run.startNumber, append: run.append, initName: run.initName,
+        lowLatency: Boolean(this.o.lowLatency), transcode: this.o.transcode,
       });
     } catch (e) {
       this.dropTicket();
@@ -218,36 +292,51 @@ export class StreamSupervisor {
       return;
     }
     if (this.stopRequested) { this.dropTicket(); return; }
-    const liveDir = layout.liveDir(this.src.deviceId);
-    await rm(liveDir, { recursive: true, force: true });
+    if (run.append) {
+      await Promise.all((await staleInits(liveDir, previous ?? '')).map((f) => unlink(join(liveDir, f)).catch(() => {})));
+    } else {
+      await rm(liveDir, { recursive: true, force: true });
+    }
     await mkdir(liveDir, { recursive: true });
-    if (this.src.record) await this.ensureRecordingDays(true);
+    if (this.src.record && this.src.stream === 'main') await this.ensureRecordingDays(true);
     if (this.stopRequested) { this.dropTicket(); return; }
 
-    this.mode = mode;
+    this.plan = plan;
     this.runSource = this.src;
     this.codecSeen = false;
     this.spawnedAt = Date.now();
     this.command = loggableCommand(args);
     if (this.ticket) this.command = this.command.split(this.ticket.token).join('***');
     const redact = this.ticket ? [this.ticket.token] : [];
-    const proc: FfmpegProcess = (this.o.spawn ?? spawnFfmpeg)(args, { onLine: (line) => this.onLine(proc, line), redact });
+    const feed = this.o.lowLatency;
+    feed?.start({ stream: this.src.stream, mode: plan.mode });
+    const proc: FfmpegProcess = (this.o.spawn ?? spawnFfmpeg)(args, {
+      onLine: (line) => this.onLine(proc, line), redact,
+      ...(feed ? { onStdout: (chunk: Buffer) => { if (proc === this.proc) feed.push(chunk); } } : {}),
+    });
     this.proc = proc;
     this.spawns++;
-    this.log.info({ command: this.command, mode, spawn: this.spawns }, 'ffmpeg started');
+    this.log.info({ command: this.command, mode: plan.mode, codec: plan.codec, spawn: this.spawns }, 'ffmpeg started');
     void proc.exited.then((exit) => this.onExit(proc, exit));
   }
 
   private onLine(proc: FfmpegProcess, line: string): void {
-    if (proc !== this.proc || this.codecSeen) return;
+    if (proc !== this.proc || this.codecSeen || !this.plan) return;
     const codec = inputVideoCodec(line);
     if (!codec) return;
     this.codecSeen = true;
-    const mismatch = this.mode === 'copy' ? codecMismatch(codec) : null;
-    if (mismatch) {
-      this.forceTranscode = true;
-      this.restart({ failure: mismatch, immediate: true });
+    const change = codecChange(codec, this.plan);
+    if (change) {
+      this.learned = change.plan;
+      if (change.plan.mode === 'transcode') this.transcodeReason = `camera sends ${codec}`;
+      this.restart({ failure: change.failure, immediate: true });
     }
+  }
+
+  private releaseTranscode(): void {
+    if (!this.holdsTranscode) return;
+    this.holdsTranscode = false;
+    this.o.releaseTranscode?.();
   }
 
   private restart(p: PlannedRestart): void {
@@ -266,10 +355,10 @@ export class StreamSupervisor {
     const relayed = this.ticket?.failure() ?? null;
     this.dropTicket();
     if (this.stopRequested) return;
+    this.o.lowLatency?.end(planned?.failure.reason ?? 'ffmpeg ended');
     const tail = proc.tail.text() || null;
     if (planned?.immediate) {
       this.log.info({ reason: planned.failure.reason }, 'restarting ffmpeg');
-      if (planned.failure.kind === 'codec') this.mode = 'transcode';
       this.setState('starting', planned.failure.reason, planned.failure.kind === 'codec' ? tail : null);
       this.launchSoon(0);
       return;
@@ -293,7 +382,7 @@ export class StreamSupervisor {
     this.failures++;
     this.setState(failureState(failure, this.failures), failure.reason, tail);
     if (!shouldRestart({ stopRequested: this.stopRequested, failure })) return;
-    this.launchSoon(backoffDelayMs(this.failures));
+    this.launchSoon(retryDelayMs(this.failures, this.health));
   }
 
   private async tick(): Promise<void> {
@@ -302,9 +391,9 @@ export class StreamSupervisor {
     try {
       const proc = this.proc;
       if (!proc) return;
-      if (this.src.record) await this.ensureRecordingDays(false);
+      if (this.src.record && this.src.stream === 'main') await this.ensureRecordingDays(false);
       const now = Date.now();
-      const mtime = await stat(this.o.layout.livePlaylist(this.src.deviceId)).then((s) => s.mtimeMs, () => null);
+      const mtime = await stat(this.o.layout.livePlaylist(this.key)).then((s) => s.mtimeMs, () => null);
       if (proc !== this.proc || this.stopRequested) return;
       if (mtime !== null && mtime > this.spawnedAt) {
         this.lastSegmentMs = Math.max(this.lastSegmentMs ?? 0, Math.round(mtime));
@@ -341,7 +430,7 @@ export class StreamSupervisor {
     this.reason = reason;
     this.log.info({ state, reason, mode: this.mode }, 'stream state');
     try {
-      this.o.onStateChange({ deviceId: this.src.deviceId, state, reason, mode: this.mode, stderrTail });
+      this.o.onStateChange({ deviceId: this.src.deviceId, stream: this.src.stream, state, reason, mode: this.mode, stderrTail });
     } catch (e) {
       this.log.error({ err: e }, 'onStateChange failed');
     }
@@ -349,6 +438,6 @@ export class StreamSupervisor {
 }
 
 /** Live segment files in a session's live dir (diagnostics, tests). */
-export async function liveSegments(layout: MediaLayout, deviceId: string): Promise<string[]> {
-  return (await readdir(layout.liveDir(deviceId)).catch(() => [] as string[])).filter((f) => f.endsWith('.ts'));
+export async function liveSegments(layout: MediaLayout, key: string): Promise<string[]> {
+  return (await readdir(layout.liveDir(key)).catch(() => [] as string[])).filter((f) => f.endsWith('.ts') || f.endsWith('.m4s'));
 }

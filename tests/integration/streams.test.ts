@@ -39,7 +39,7 @@ const B = randomUUID();
 const log = createLogger({ level: 'silent' });
 
 const sourceFor = (id: string, cam: SimCamera): StreamSource => ({
-  deviceId: id, name: cam.spec.name, url: cam.rtspUri('main'), username: cam.spec.username, password: cam.spec.password, encoding: 'H264', record: false,
+  deviceId: id, name: cam.spec.name, url: cam.rtspUri('main'), username: cam.spec.username, password: cam.spec.password, encoding: 'H264', record: false, stream: 'main',
 });
 const lookup = async (id: string) => {
   const s = sources.get(id);
@@ -305,13 +305,13 @@ describe('stream sessions (real ffmpeg, simulated cameras)', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const D = randomUUID();
-    sources.set(D, { deviceId: D, name: 'mpeg2', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/cam.ts`, username: null, password: null, encoding: null, record: false });
+    sources.set(D, { deviceId: D, name: 'mpeg2', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/cam.ts`, username: null, password: null, encoding: null, record: false, stream: 'main' });
     const mark = changes.length;
     try {
       await manager.open(D);
       await waitState(manager, D, 'live', 30_000);
       expect(manager.get(D)!.mode).toBe('transcode');
-      expect(changesSince(mark, D).some((c) => c.mode === 'transcode' && c.reason === 'camera sends mpeg2video, not H.264: transcoding')).toBe(true);
+      expect(changesSince(mark, D).some((c) => c.mode === 'transcode' && c.reason === 'camera sends mpeg2video, which browsers cannot play: transcoding to H.264')).toBe(true);
       expect(manager.debug(D)!.spawns).toBe(2);
       const newest = readPlaylist(layout.livePlaylist(D)).segments.at(-1)!;
       expect((await ffprobe(join(layout.liveDir(D), newest.uri))).codec_name).toBe('h264');
@@ -570,7 +570,7 @@ describe('credential relay: camera passwords never reach a process\'s arguments'
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const H = randomUUID();
-    sources.set(H, { deviceId: H, name: 'http', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/live/cam.ts`, username: 'admin', password, encoding: 'H264', record: false });
+    sources.set(H, { deviceId: H, name: 'http', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/live/cam.ts`, username: 'admin', password, encoding: 'H264', record: false, stream: 'main' });
     const m = createSessionManager({ log, layout, maxSessions: 2, idleStopMs: 300_000, source: lookup, onStateChange: (c) => relayChanges.push(c), relay });
     try {
       await m.open(H);

@@ -2,8 +2,8 @@ import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createLogger } from '../../core/log.ts';
 import {
-  backoffDelayMs, classifyFailure, codecMismatch, diskVerdict, failureState, initialMode, inputVideoCodec,
-  recordingDays, shouldResetBackoff, shouldRestart, staleAfterMs, staleFor,
+  backoffDelayMs, classifyFailure, codecChange, diskVerdict, failureState, initialPlan, inputVideoCodec,
+  recordingDays, retryDelayMs, shouldResetBackoff, shouldRestart, staleAfterMs, staleFor, type VideoPlan,
 } from '../../gateway/streams/decide.ts';
 import { buildSessionArgs, loggableCommand, StderrTail, type FfmpegExit, type FfmpegProcess } from '../../gateway/streams/ffmpeg.ts';
 import { mediaLayout } from '../../gateway/streams/layout.ts';
@@ -20,8 +20,11 @@ const REC = `/data/media/rec/${ID}`;
 const PASSWORD = 'p@ss:w/rd';
 const source = (over: Partial<StreamSource> = {}): StreamSource => ({
   deviceId: ID, name: '人民路口', url: 'rtsp://10.0.0.5:554/Streaming/Channels/101',
-  username: 'admin', password: PASSWORD, encoding: 'H264', record: false, ...over,
+  username: 'admin', password: PASSWORD, encoding: 'H264', record: false, stream: 'main', ...over,
 });
+const H264: VideoPlan = { mode: 'copy', codec: 'h264' };
+const HEVC: VideoPlan = { mode: 'copy', codec: 'hevc' };
+const TRANSCODED: VideoPlan = { mode: 'transcode', codec: 'h264' };
 
 const GLOBAL = ['-hide_banner', '-nostdin', '-nostats', '-loglevel', 'info', '-y'];
 /** The credential relay's one-time loopback URL (what ffmpeg opens for a camera with a password). */
@@ -33,14 +36,16 @@ const RTSP_IN = [
 ];
 const COPY = ['-map', '0:v:0', '-c:v', 'copy', '-an'];
 const TRANSCODE = [
-  '-map', '0:v:0', '-vf', "scale=w=-2:h='min(ih,1080)'",
+  '-map', '0:v:0', '-vf', "scale=w=-2:h='min(ih,720)',fps='min(source_fps,15)'",
   '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-pix_fmt', 'yuv420p',
-  '-g', '50', '-sc_threshold', '0', '-force_key_frames', 'expr:gte(t,n_forced*1)', '-an',
+  '-g', '30', '-sc_threshold', '0', '-force_key_frames', 'expr:gte(t,n_forced*1)',
+  '-flags', '+global_header', '-x264-params', 'repeat-headers=1', '-an',
 ];
+const LOWLAT = ['-f', 'mp4', '-movflags', 'empty_moov+default_base_moof+frag_keyframe', '-frag_duration', '100000', '-flush_packets', '1', 'pipe:1'];
 const HLS_FLAGS = 'delete_segments+program_date_time+independent_segments+temp_file+omit_endlist';
 const HLS = [
   '-f', 'hls', '-hls_time', '1', '-hls_list_size', '10', '-hls_flags', HLS_FLAGS,
-  '-hls_start_number_source', 'epoch', '-hls_segment_type', 'mpegts',
+  '-hls_start_number_source', 'generic', '-start_number', '1700000000', '-hls_segment_type', 'mpegts',
   '-hls_segment_filename', `${LIVE}/seg-%d.ts`, `${LIVE}/index.m3u8`,
 ];
 const SEGMENT = [
@@ -49,14 +54,18 @@ const SEGMENT = [
 ];
 
 describe('ffmpeg arguments', () => {
-  const build = (mode: 'copy' | 'transcode', over: Partial<StreamSource> = {}, input = RELAY_URL) =>
-    buildSessionArgs({ source: source(over), input, mode, layout, sessionStartMs: 1_700_000_000_000 });
+  const build = (mode: 'copy' | 'transcode' | VideoPlan, over: Partial<StreamSource> = {}, input = RELAY_URL, extra: { lowLatency?: boolean; append?: boolean; startNumber?: number } = {}) =>
+    buildSessionArgs({
+      source: source(over), input, plan: typeof mode === 'string' ? (mode === 'copy' ? H264 : TRANSCODED) : mode, key: over.stream === 'sub' ? `${ID}.sub` : ID,
+      layout, sessionStartMs: 1_700_000_000_000, startNumber: extra.startNumber ?? 1_700_000_000, append: extra.append ?? false, initName: 'init-1700000000.mp4',
+      lowLatency: extra.lowLatency ?? false, transcode: { maxHeight: 720, maxFps: 15 },
+    });
 
   it('copy, live only', () => {
     expect(build('copy')).toEqual([...GLOBAL, ...RTSP_IN, ...COPY, ...HLS]);
   });
 
-  it('transcode, live only', () => {
+  it('transcode, live only: capped in size and frame rate', () => {
     expect(build('transcode')).toEqual([...GLOBAL, ...RTSP_IN, ...TRANSCODE, ...HLS]);
   });
 
@@ -64,11 +73,40 @@ describe('ffmpeg arguments', () => {
     expect(build('copy', { record: true })).toEqual([...GLOBAL, ...RTSP_IN, ...COPY, ...HLS, ...COPY, ...SEGMENT]);
   });
 
-  it('transcode with recording: one encode, two muxers through tee', () => {
-    expect(build('transcode', { record: true })).toEqual([
+  it('copy with recording and the low-latency path: a third output, fragmented MP4 on stdout', () => {
+    expect(build('copy', { record: true }, RELAY_URL, { lowLatency: true })).toEqual([...GLOBAL, ...RTSP_IN, ...COPY, ...HLS, ...COPY, ...SEGMENT, ...COPY, ...LOWLAT]);
+  });
+
+  it('H.265 is copied: fMP4 HLS with an init segment per run, hvc1 sample entries, the recording in its own codec', () => {
+    const args = build(HEVC, { record: true, encoding: 'H265' }, RELAY_URL, { lowLatency: true });
+    expect(args).not.toContain('libx264');
+    expect(args).toEqual([
+      ...GLOBAL, ...RTSP_IN, ...COPY, '-tag:v', 'hvc1',
+      '-f', 'hls', '-hls_time', '1', '-hls_list_size', '10', '-hls_flags', HLS_FLAGS,
+      '-hls_start_number_source', 'generic', '-start_number', '1700000000', '-hls_segment_type', 'fmp4',
+      '-hls_fmp4_init_filename', 'init-1700000000.mp4', '-hls_segment_filename', `${LIVE}/seg-%d.m4s`, `${LIVE}/index.m3u8`,
+      ...COPY, ...SEGMENT, ...COPY, '-tag:v', 'hvc1', ...LOWLAT,
+    ]);
+  });
+
+  it('a restart continues the playlist: append_list from the old window\'s sequence number', () => {
+    const args = build('copy', {}, RELAY_URL, { append: true, startNumber: 42 });
+    expect(args[args.indexOf('-hls_flags') + 1]).toBe(`${HLS_FLAGS}+append_list`);
+    expect(args[args.indexOf('-start_number') + 1]).toBe('42');
+  });
+
+  it('a sub stream has its own live directory and never records', () => {
+    const args = build('copy', { record: true, stream: 'sub' });
+    expect(args).toContain(`/data/media/live/${ID}.sub/index.m3u8`);
+    expect(args).not.toContain('segment');
+  });
+
+  it('transcode with recording and the low-latency path: one encode, three muxers through tee', () => {
+    expect(build('transcode', { record: true }, RELAY_URL, { lowLatency: true })).toEqual([
       ...GLOBAL, ...RTSP_IN, ...TRANSCODE, '-f', 'tee',
-      `[f=hls:hls_time=1:hls_list_size=10:hls_flags=${HLS_FLAGS}:hls_start_number_source=epoch:hls_segment_type=mpegts:hls_segment_filename=${LIVE}/seg-%d.ts]${LIVE}/index.m3u8`
-      + `|[f=segment:segment_time=10:segment_format=mpegts:reset_timestamps=1:strftime=1:segment_list=${REC}/segments-1700000000000.csv:segment_list_type=csv]${REC}/%Y%m%d/%Y%m%dT%H%M%SZ.ts`,
+      `[f=hls:hls_time=1:hls_list_size=10:hls_flags=${HLS_FLAGS}:hls_start_number_source=generic:start_number=1700000000:hls_segment_type=mpegts:hls_segment_filename=${LIVE}/seg-%d.ts]${LIVE}/index.m3u8`
+      + `|[f=segment:segment_time=10:segment_format=mpegts:reset_timestamps=1:strftime=1:segment_list=${REC}/segments-1700000000000.csv:segment_list_type=csv]${REC}/%Y%m%d/%Y%m%dT%H%M%SZ.ts`
+      + '|[f=mp4:movflags=empty_moov+default_base_moof+frag_keyframe:frag_duration=100000:flush_packets=1]pipe:1',
     ]);
   });
 
@@ -82,7 +120,10 @@ describe('ffmpeg arguments', () => {
   });
 
   it('rtsps gets its own whitelist; hls segment length and list size are parameters', () => {
-    const args = buildSessionArgs({ source: source({ url: 'rtsps://cam.example/s', username: null, password: null }), input: 'rtsps://cam.example/s', mode: 'copy', layout, sessionStartMs: 1, hlsTime: 2, listSize: 6 });
+    const args = buildSessionArgs({
+      source: source({ url: 'rtsps://cam.example/s', username: null, password: null }), input: 'rtsps://cam.example/s', plan: H264, key: ID, layout,
+      sessionStartMs: 1, hlsTime: 2, listSize: 6, startNumber: 1, append: false,
+    });
     expect(args[args.indexOf('-protocol_whitelist') + 1]).toBe('rtsps,rtsp,rtp,srtp,udp,tcp,tls');
     expect(args[args.indexOf('-hls_time') + 1]).toBe('2');
     expect(args[args.indexOf('-hls_list_size') + 1]).toBe('6');
@@ -172,13 +213,27 @@ describe('decisions', () => {
     expect(inputVideoCodec('  Stream #0:0(und): Video: h264 (Constrained Baseline), yuv420p')).toBe('h264');
     expect(inputVideoCodec('  Stream #0:1: Audio: pcm_alaw, 8000 Hz, mono')).toBeNull();
     expect(inputVideoCodec('Stream mapping:')).toBeNull();
-    expect(initialMode(null)).toBe('copy');
-    expect(initialMode('H264')).toBe('copy');
-    expect(initialMode('h.264')).toBe('copy');
-    expect(initialMode('H265')).toBe('transcode');
-    expect(initialMode('JPEG')).toBe('transcode');
-    expect(codecMismatch('h264')).toBeNull();
-    expect(codecMismatch('hevc')).toEqual({ kind: 'codec', reason: 'camera sends hevc, not H.264: transcoding' });
+    expect(initialPlan(null)).toEqual(H264);
+    expect(initialPlan('H264')).toEqual(H264);
+    expect(initialPlan('h.264')).toEqual(H264);
+    expect(initialPlan('H265')).toEqual(HEVC);
+    expect(initialPlan('hevc')).toEqual(HEVC);
+    expect(initialPlan('JPEG')).toEqual(TRANSCODED);
+    expect(codecChange('h264', H264)).toBeNull();
+    expect(codecChange('hevc', HEVC)).toBeNull();
+    expect(codecChange('hevc', H264)).toEqual({ plan: HEVC, failure: { kind: 'codec', reason: 'camera sends hevc: copying it as it comes' } });
+    expect(codecChange('mjpeg', H264)).toEqual({ plan: TRANSCODED, failure: { kind: 'codec', reason: 'camera sends mjpeg, which browsers cannot play: transcoding to H.264' } });
+    expect(codecChange('mjpeg', TRANSCODED)).toBeNull();
+  });
+
+  it('a camera judged offline backs off to minutes, not every half minute', () => {
+    expect(retryDelayMs(1, 'offline')).toBe(1000);
+    expect(retryDelayMs(9, 'offline')).toBe(256_000);
+    expect(retryDelayMs(20, 'offline')).toBe(300_000);
+    expect(retryDelayMs(5, 'online')).toBe(16_000);
+    expect(retryDelayMs(6, null)).toBe(32_000);
+    expect(retryDelayMs(8, null)).toBe(128_000);
+    expect(retryDelayMs(3, 'unknown')).toBe(4000);
   });
 
   it('degrades under the free-space threshold; creates tomorrow\'s recording directory before midnight', () => {
@@ -235,7 +290,7 @@ describe('supervisor (fake ffmpeg)', () => {
     }),
   });
 
-  it('switches to transcode at once when the camera turns out not to send H.264', async () => {
+  it('copies H.265 as it comes when the registry did not know the codec: restarted at once as fMP4, never transcoded', async () => {
     const changes: StateChange[] = [];
     const { f, sup } = make(source({ encoding: null }), changes);
     sup.start();
@@ -244,10 +299,32 @@ describe('supervisor (fake ffmpeg)', () => {
     f.runs[0]!.emit('  Stream #0:0: Video: hevc (Main), yuv420p(tv), 1920x1080, 25 fps');
     await until(() => f.runs.length === 2);
     expect(f.runs[0]!.stopped).toBe(true);
-    expect(f.runs[1]!.args).toContain('libx264');
-    expect(changes.at(-1)).toMatchObject({ state: 'starting', mode: 'transcode', reason: 'camera sends hevc, not H.264: transcoding' });
-    expect(sup.info()).toMatchObject({ mode: 'transcode', restarts: 1 });
+    expect(f.runs[1]!.args).not.toContain('libx264');
+    expect(f.runs[1]!.args).toEqual(expect.arrayContaining(['-tag:v', 'hvc1', 'fmp4']));
+    expect(changes.at(-1)).toMatchObject({ state: 'starting', mode: 'copy', reason: 'camera sends hevc: copying it as it comes' });
+    expect(sup.info()).toMatchObject({ mode: 'copy', codec: 'hevc', transcodeReason: null, restarts: 1 });
     await sup.stop('test');
+    expect(changes.at(-1)).toMatchObject({ state: 'stopped', reason: 'test' });
+  });
+
+  it('transcodes a codec browsers cannot play at all, says why, and counts against the node\'s transcode limit', async () => {
+    const changes: StateChange[] = [];
+    let slots = 1;
+    const f = fakeSpawner();
+    const sup = new StreamSupervisor({
+      log: createLogger({ level: 'silent' }), layout: mediaLayout(`/tmp/skynet-unit-${process.pid}`), source: source({ encoding: null }), relay,
+      onStateChange: (c) => changes.push(c), minFreeMb: () => 0, spawn: f.spawn, freeSpaceMb: async () => 1e6,
+      acquireTranscode: () => (slots > 0 ? (slots--, true) : false), releaseTranscode: () => { slots++; },
+    });
+    sup.start();
+    await until(() => f.runs.length === 1);
+    f.runs[0]!.emit('  Stream #0:0: Video: mjpeg (Baseline), yuvj422p(pc), 1280x720, 25 fps');
+    await until(() => f.runs.length === 2);
+    expect(f.runs[1]!.args).toContain('libx264');
+    expect(sup.info()).toMatchObject({ mode: 'transcode', codec: 'h264', transcodeReason: 'camera sends mjpeg' });
+    expect(slots).toBe(0);
+    await sup.stop('test');
+    expect(slots).toBe(1);
     expect(changes.at(-1)).toMatchObject({ state: 'stopped', reason: 'test' });
   });
 

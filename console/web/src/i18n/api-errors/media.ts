@@ -12,6 +12,9 @@ export const zhCN = {
   live: {
     device_disabled: '该设备已停用，无法查看实时视频',
     playlist_starting: '实时视频正在启动，请稍候',
+    no_session: '该摄像机当前没有运行中的视频会话，请重新打开视频',
+    upgrade_required: '低延时视频须通过 WebSocket 连接',
+    no_sub_stream: '该摄像机没有子码流',
   },
   footage: {
     day_invalid: '{field}不是有效的日期（须为 1970 年至两年后之间的真实日期）',
@@ -35,6 +38,9 @@ export const en: typeof zhCN = {
   live: {
     device_disabled: 'This device is disabled: no live view',
     playlist_starting: 'Live video is starting; one moment',
+    no_session: 'No video session is running for this camera; open the video again',
+    upgrade_required: 'Low-latency video needs a WebSocket connection',
+    no_sub_stream: 'This camera has no sub stream',
   },
   footage: {
     day_invalid: '{field} is not a valid day (a real date from 1970 to two years ahead)',
