@@ -359,6 +359,8 @@ export class StreamSupervisor {
     const tail = proc.tail.text() || null;
     if (planned?.immediate) {
       this.log.info({ reason: planned.failure.reason }, 'restarting ffmpeg');
+      // The state says what the next run does (a codec switch: copy as H.265, or transcode).
+      if (planned.failure.kind === 'codec' && this.learned) this.plan = this.learned;
       this.setState('starting', planned.failure.reason, planned.failure.kind === 'codec' ? tail : null);
       this.launchSoon(0);
       return;
