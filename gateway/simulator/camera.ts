@@ -11,6 +11,11 @@ export interface SimCameraParts {
 export interface SimCameraHandle extends SimCamera {
   /** Connect the media side (source snapshot, RTSP client count). */
   bind(parts: SimCameraParts): void;
+  /**
+   * Replace the spec (a reconfiguration: simulator.ts checks it and restarts the sources); the ONVIF
+   * service reads `spec` per request, so its profiles report the new encoding from then on.
+   */
+  setSpec(next: SimCameraSpec): void;
 }
 
 export function clampPtz(p: PtzVector): PtzVector {
@@ -55,7 +60,8 @@ export function advertisedHost(host: string): string {
   return h.includes(':') ? `[${h}]` : h;
 }
 
-export function createSimCamera(spec: SimCameraSpec): SimCameraHandle {
+export function createSimCamera(initial: SimCameraSpec): SimCameraHandle {
+  let spec = initial;
   let parts: SimCameraParts | null = null;
   const ptz: PtzState = {
     position: { pan: 0, tilt: 0, zoom: 0 },
@@ -68,7 +74,7 @@ export function createSimCamera(spec: SimCameraSpec): SimCameraHandle {
   const host = () => advertisedHost(spec.host);
 
   const camera: SimCameraHandle = {
-    spec,
+    get spec() { return spec; },
     uuid: spec.uuid ?? randomUUID(),
     ptz,
     faults,
@@ -104,6 +110,10 @@ export function createSimCamera(spec: SimCameraSpec): SimCameraHandle {
     },
     bind(p) {
       parts = p;
+    },
+    setSpec(next) {
+      if (next.id !== spec.id) throw new Error(`camera ${spec.id}: a reconfiguration cannot change the id`);
+      spec = next;
     },
   };
   return camera;

@@ -96,3 +96,49 @@ export function streamConfig(spec: SimCameraSpec, profile: 'main' | 'sub'): Stre
     gopFrames: Math.max(1, Math.round(fps * gopSeconds)),
   };
 }
+
+/** What a camera's web page lets a user change on the encoder (Simulator.reconfigure). */
+export interface SimReconfiguration {
+  /** Main stream codec; the sub stream stays H.264. */
+  codec?: SimCodec;
+  /** Main stream size (the sub stream follows it, see streamSize). */
+  width?: number;
+  height?: number;
+  fps?: number;
+  /** Keyframe interval of both streams. */
+  gopSeconds?: number;
+}
+
+const RECONFIGURABLE = ['codec', 'width', 'height', 'fps', 'gopSeconds'] as const;
+export const SIZE_MIN = 64;
+export const SIZE_MAX = 4096;
+
+/**
+ * The spec after a reconfiguration, checked like a new one (throws SimSpecError naming the field).
+ * Choosing a codec or GOP leaves the factory preset (`factoryDefault` becomes false, the preset's other
+ * value is kept explicitly); a size or rate change alone keeps it. A camera that loops a file cannot be
+ * reconfigured: the file is what it sends. Sizes are even (4:2:0 chroma) and from 64 to 4096.
+ */
+export function reconfiguredSpec(spec: SimCameraSpec, change: SimReconfiguration): SimCameraSpec {
+  const where = `camera ${spec.id}`;
+  for (const key of Object.keys(change)) {
+    if (!(RECONFIGURABLE as readonly string[]).includes(key)) {
+      throw new SimSpecError('sim.invalid_spec', key, `${where}: ${key} cannot be reconfigured (only ${RECONFIGURABLE.join(', ')})`);
+    }
+  }
+  if (spec.sourceFile) throw new SimSpecError('sim.invalid_spec', 'sourceFile', `${where} loops a file: its encoding cannot be changed`);
+  for (const field of ['width', 'height'] as const) {
+    const v = change[field];
+    if (v !== undefined && (!Number.isInteger(v) || v % 2 !== 0 || v < SIZE_MIN || v > SIZE_MAX)) {
+      throw new SimSpecError('sim.invalid_spec', field, `${where}: ${field} must be an even number from ${SIZE_MIN} to ${SIZE_MAX} (got ${JSON.stringify(v)})`);
+    }
+  }
+  const current = resolveEncoding(spec);
+  const defined = Object.fromEntries(Object.entries(change).filter(([, v]) => v !== undefined)) as SimReconfiguration;
+  const leavesPreset = spec.factoryDefault === true && (defined.codec !== undefined || defined.gopSeconds !== undefined);
+  const next: SimCameraSpec = leavesPreset
+    ? { ...spec, ...defined, factoryDefault: false, codec: defined.codec ?? current.codec, gopSeconds: defined.gopSeconds ?? current.gopSeconds }
+    : { ...spec, ...defined };
+  resolveEncoding(next);
+  return next;
+}

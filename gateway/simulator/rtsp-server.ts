@@ -139,6 +139,11 @@ export interface RtspServer {
   clients(): number;
   /** Act on the camera's faults now (the server also checks them 4 times a second). */
   applyFaults(): void;
+  /**
+   * Close every connection now, as a camera does when its encoder reboots (a reconfiguration that
+   * drops its sessions); new ones are accepted at once. Returns how many sessions were playing.
+   */
+  dropSessions(): number;
   close(): Promise<void>;
 }
 
@@ -417,6 +422,11 @@ export async function startRtspServer(
     port,
     clients: () => [...conns].filter((c) => c.session?.unsubscribe && !c.socket.destroyed).length,
     applyFaults,
+    dropSessions: () => {
+      const playing = [...conns].filter((c) => c.session?.unsubscribe && !c.socket.destroyed).length;
+      dropAll();
+      return playing;
+    },
     close: async () => {
       for (const t of timers) clearInterval(t);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));

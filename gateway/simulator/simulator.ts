@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { log as rootLog } from '../../core/log.ts';
-import { createSimCamera } from './camera.ts';
-import { resolveEncoding } from './encoding.ts';
+import { createSimCamera, type SimCameraHandle } from './camera.ts';
+import { reconfiguredSpec, resolveEncoding, type SimReconfiguration } from './encoding.ts';
 import { nameUuid } from './onvif-device.ts';
 import { startOnvifServer } from './onvif-server.ts';
 import { startRtspServer } from './rtsp-server.ts';
@@ -37,12 +37,41 @@ export interface SimMedia {
   sub: VideoSource;
 }
 
+export interface SimReconfigureOptions {
+  /**
+   * Close the camera's RTSP sessions, as an encoder reboot does (default false: running sessions
+   * keep going and receive the new parameter sets and keyframe in band, as several real cameras do).
+   * A codec change always drops them: an RTSP session's SDP names its codec, so H.264 ↔ H.265 cannot
+   * change inside one session.
+   */
+  dropSessions?: boolean;
+}
+
+export interface SimReconfigureResult {
+  /** The camera's spec from now on. */
+  spec: SimCameraSpec;
+  /** Whether the sessions were closed (asked for, or forced by a codec change). */
+  dropped: boolean;
+  /** Playing sessions that were closed. */
+  droppedSessions: number;
+  /** The streams whose encoding changed (their running encoders restarted with it). */
+  changed: ('main' | 'sub')[];
+}
+
 export interface Simulator {
   cameras: SimCamera[];
   camera(id: string): SimCamera | undefined;
   /** The sources behind a camera's /101 and /102 (diagnostics, tests). */
   media(id: string): SimMedia | undefined;
   setFault(id: string, fault: SimFault, on: boolean): void;
+  /**
+   * Change a camera's encoder as its web page does: codec, size, rate or GOP (see SimReconfiguration;
+   * throws SimSpecError for a value the camera cannot take, before anything changes). Running encoders
+   * restart with the new settings; the ONVIF profiles and new RTSP clients see them at once. Sessions
+   * stay unless `dropSessions` (or a codec change) closes them: see SimReconfigureOptions.
+   * Calls for one camera run one after the other.
+   */
+  reconfigure(id: string, change: SimReconfiguration, opts?: SimReconfigureOptions): Promise<SimReconfigureResult>;
   /** WS-Discovery unicast port, when discovery runs. */
   discoveryPort: number | null;
   /** Stops every server and encoder; bounded (a few seconds at most). */
@@ -79,10 +108,13 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 }
 
 interface Running {
-  camera: SimCamera;
+  camera: SimCameraHandle;
   media: SimMedia;
   close: () => Promise<void>;
   applyFaults: () => void;
+  dropSessions: () => number;
+  /** The reconfiguration in progress, so the next waits for it. */
+  reconfiguring: Promise<unknown>;
 }
 
 async function startCamera(spec: SimCameraSpec, idleStopMs: number | undefined): Promise<Running> {
@@ -101,7 +133,9 @@ async function startCamera(spec: SimCameraSpec, idleStopMs: number | undefined):
     const onvif = await startOnvifServer(camera);
     closers.push(() => onvif.close());
     camera.onvifPort = onvif.port;
-    return { camera, media, close, applyFaults: () => rtsp.applyFaults() };
+    return {
+      camera, media, close, applyFaults: () => rtsp.applyFaults(), dropSessions: () => rtsp.dropSessions(), reconfiguring: Promise.resolve(),
+    };
   } catch (e) {
     await close();
     throw e;
@@ -153,9 +187,30 @@ export async function startSimulator(opts: SimulatorOptions): Promise<Simulator>
       else r.camera.faults.delete(fault);
       r.applyFaults();
     },
+    reconfigure(id, change, o = {}) {
+      const r = byId.get(id);
+      if (!r) return Promise.reject(new Error(`no simulated camera ${id}`));
+      const next = r.reconfiguring.then(() => reconfigureCamera(r, change, o));
+      r.reconfiguring = next.catch(() => undefined);
+      return next;
+    },
     close() {
       closing ??= closeAll();
       return closing;
     },
   };
+}
+
+/** One reconfiguration (Simulator.reconfigure): check, replace the spec, drop sessions if so, restart encoders. */
+async function reconfigureCamera(r: Running, change: SimReconfiguration, o: SimReconfigureOptions): Promise<SimReconfigureResult> {
+  const before = r.camera.spec;
+  const spec = reconfiguredSpec(before, change);
+  const dropped = o.dropSessions === true || resolveEncoding(spec).codec !== resolveEncoding(before).codec;
+  r.camera.setSpec(spec);
+  // Sessions go before the encoders restart, so no old session sees a frame of the new encoding.
+  const droppedSessions = dropped ? r.dropSessions() : 0;
+  const [main, sub] = await Promise.all([r.media.main.reconfigure(), r.media.sub.reconfigure()]);
+  const changed = [...(main ? ['main' as const] : []), ...(sub ? ['sub' as const] : [])];
+  rootLog.info({ camera: spec.id, change, dropped, droppedSessions, changed }, 'simulated camera reconfigured');
+  return { spec, dropped, droppedSessions, changed };
 }

@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { log as rootLog } from '../../core/log.ts';
+import { withCaptureSei } from './capture-sei.ts';
 import { streamConfig, type SimCodec, type StreamConfig } from './encoding.ts';
 import {
   AccessUnitAssembler, AnnexBSplitter, findParameterSets, groupAccessUnits, H264, splitAnnexB, withParameterSets,
@@ -25,10 +26,14 @@ export { streamSize } from './encoding.ts';
 export const NAL_CODECS: Record<SimCodec, NalCodec> = { h264: H264, h265: H265 };
 
 export interface SourceFrame {
+  /** The picture's NAL units, with the capture-time SEI (capture-sei.ts) in front of its slices. */
   au: AccessUnit;
   /** Presentation time on a 90 kHz clock, monotonic over the source's life (wraps only in RTP). */
   pts90k: number;
-  /** Date.now() when the frame came out of the encoder. */
+  /**
+   * Date.now() when the frame came out of the encoder (or was scheduled, for a file source): the
+   * capture time the AU's SEI carries.
+   */
   wallclock: number;
 }
 
@@ -175,12 +180,7 @@ type Listener = (f: SourceFrame) => void;
 
 /** One stream (main /101 or sub /102) of a simulated camera, started on demand (see the top of this file). */
 export class VideoSource {
-  readonly width: number;
-  readonly height: number;
-  readonly fps: number;
-  /** What this stream sends: codec, size, rate, keyframe interval (encoding.ts). */
-  readonly config: StreamConfig;
-  readonly codec: NalCodec;
+  private cfg: StreamConfig;
   /**
    * A file source serves the streams whose codec is the file's (the main stream's `codec`, H.264 by
    * default); the H.264 sub stream of a camera that loops an H.265 file is a live encode.
@@ -203,17 +203,15 @@ export class VideoSource {
   private closed = false;
   private frameNo = 0;
   private ptsBase = 0;
+  /** pts90k of the last frame sent, so a restarted encoder continues after it. */
+  private lastPts = -1;
   private readonly born = Date.now();
   private stderr: string[] = [];
   private lastPtz = '';
   private snapshotSeq = 0;
 
   constructor(private readonly camera: SimCamera, private readonly opts: SourceOptions) {
-    this.config = streamConfig(camera.spec, opts.profile);
-    this.codec = NAL_CODECS[this.config.codec];
-    this.width = this.config.width;
-    this.height = this.config.height;
-    this.fps = this.config.fps;
+    this.cfg = streamConfig(camera.spec, opts.profile);
     this.kind = camera.spec.sourceFile && this.config.codec === streamConfig(camera.spec, 'main').codec ? 'file' : 'synthetic';
     this.idleStopMs = opts.idleStopMs ?? 10_000;
     this.log = rootLog.child({ camera: camera.spec.id, profile: opts.profile, component: 'sim-source' });
@@ -222,6 +220,12 @@ export class VideoSource {
   }
 
   get isRunning(): boolean { return this.running; }
+  /** What this stream sends now: codec, size, rate, keyframe interval (encoding.ts); see reconfigure(). */
+  get config(): StreamConfig { return this.cfg; }
+  get codec(): NalCodec { return NAL_CODECS[this.cfg.codec]; }
+  get width(): number { return this.cfg.width; }
+  get height(): number { return this.cfg.height; }
+  get fps(): number { return this.cfg.fps; }
 
   /** The PTZ overlay file ffmpeg reloads every frame (synthetic source of a PTZ camera). */
   get ptzFile(): string | null { return this.kind === 'synthetic' && this.camera.spec.ptz ? join(this.workDir, 'ptz.txt') : null; }
@@ -288,6 +292,32 @@ export class VideoSource {
     }
   }
 
+  /**
+   * Take the camera's spec again (after a reconfiguration from its web page) and, when this stream's
+   * encoding changed and the encoder runs, restart it with the new settings. Subscribers stay: they get
+   * the new encoder's parameter sets and keyframe in band, with timestamps that keep increasing.
+   * Resolves true when the encoding changed. A file source keeps looping its file: its encoding is
+   * the file's (Simulator.reconfigure refuses a camera that loops one).
+   */
+  async reconfigure(): Promise<boolean> {
+    if (this.kind === 'file') return false;
+    const next = streamConfig(this.camera.spec, this.opts.profile);
+    const c = this.cfg;
+    if (next.codec === c.codec && next.width === c.width && next.height === c.height && next.fps === c.fps && next.gopFrames === c.gopFrames &&
+      next.gopSeconds === c.gopSeconds) return false;
+    this.cfg = next;
+    if (this.closed) return true;
+    this.params = null;
+    const wasRunning = this.running;
+    if (wasRunning) await this.stop();
+    this.log.info({ codec: next.codec, size: `${next.width}x${next.height}`, fps: next.fps, gop: next.gopFrames, restarted: wasRunning }, 'encoding changed');
+    if (wasRunning && !this.closed) {
+      this.start();
+      this.armIdle();
+    }
+    return true;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     this.listeners.clear();
@@ -301,7 +331,7 @@ export class VideoSource {
     this.running = true;
     this.clearRestart();
     this.frameNo = 0;
-    this.ptsBase = Math.round((Date.now() - this.born) * 90);
+    this.ptsBase = Math.max(Math.round((Date.now() - this.born) * 90), this.lastPts + Math.round(90_000 / this.fps));
     this.gopFrames = [];
     if (this.kind === 'file') this.startFile();
     else this.startFfmpeg();
@@ -395,8 +425,10 @@ export class VideoSource {
   private onAccessUnit(raw: AccessUnit): void {
     const found = raw.keyframe ? findParameterSets(raw.nals, this.codec) : null;
     if (found) this.params = found;
-    const au = withParameterSets(raw, this.params, this.codec);
-    const frame: SourceFrame = { au, pts90k: this.ptsBase + Math.round((this.frameNo++ * 90_000) / this.fps), wallclock: Date.now() };
+    const wallclock = Date.now();
+    const au = withCaptureSei(withParameterSets(raw, this.params, this.codec), this.codec.name, wallclock);
+    const frame: SourceFrame = { au, pts90k: this.ptsBase + Math.round((this.frameNo++ * 90_000) / this.fps), wallclock };
+    this.lastPts = frame.pts90k;
     // The GOP is kept for the next client; a file whose keyframes are further apart than a second past the GOP is not.
     if (au.keyframe) this.gopFrames = [frame];
     else if (this.gopFrames.length > 0 && this.gopFrames.length < this.config.gopFrames + this.fps) this.gopFrames.push(frame);

@@ -92,6 +92,7 @@ export interface SimCameraSpec {
 
 /** The runtime view the protocol servers read and change. */
 export interface SimCamera {
+  /** The spec as configured now: Simulator.reconfigure replaces it (read it per use, do not keep it). */
   readonly spec: SimCameraSpec;
   /** Endpoint UUID (spec.uuid, or a random one). */
   readonly uuid: string;

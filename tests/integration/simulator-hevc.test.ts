@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeOnvifSessions, probeDevice } from '../../gateway/onvif/onvif-client.ts';
+import { readCaptureTimes, type CaptureCodec } from '../../gateway/simulator/capture-sei.ts';
 import { SimSpecError } from '../../gateway/simulator/encoding.ts';
 import { startSimulator, type Simulator } from '../../gateway/simulator/simulator.ts';
 import { encodeTestFile, ffmpegMarker, streamSize } from '../../gateway/simulator/source.ts';
@@ -16,7 +17,8 @@ import type { SimCamera } from '../../gateway/simulator/types.ts';
  * 640x360, 10 fps, checked with real clients — ffprobe (codec, size, keyframe interval over ~9 s),
  * GStreamer (rtph265depay → avdec_h265 decodes frames), a raw DESCRIBE (RFC 7798 SDP) — and with the
  * gateway's ONVIF probe (both profiles with encoding, size, fps and GOP). A second camera loops an
- * H.265 file. Encoders run only while a client pulls.
+ * H.265 file. Encoders run only while a client pulls. Every access unit carries its capture time in
+ * an SEI, and `ffmpeg -c copy` into fragmented MP4 (the gateway's low-latency output) keeps it.
  */
 
 const require = createRequire(import.meta.url);
@@ -74,6 +76,43 @@ function describeSdp(cam: SimCamera, profile: 'main' | 'sub'): Promise<string> {
     const auth = Buffer.from(`${cam.spec.username}:${cam.spec.password}`).toString('base64');
     socket.write(`DESCRIBE ${cam.rtspUri(profile)} RTSP/1.0\r\nCSeq: 1\r\nAccept: application/sdp\r\nAuthorization: Basic ${auth}\r\n\r\n`);
   });
+}
+
+interface Receipt { receivedAt: number; capturedAt: number }
+
+/**
+ * What the gateway's low-latency output does to a stream: `ffmpeg -c copy` from RTSP into fragmented
+ * MP4 on stdout, with the gateway's input options (no probing past the first packet). Each mdat (ffmpeg writes 4-byte NAL lengths) is read for capture times as it arrives.
+ */
+async function captureTimesThroughFmp4(cam: SimCamera, profile: 'main' | 'sub', codec: CaptureCodec, seconds: number): Promise<{ spawnedAt: number; receipts: Receipt[] }> {
+  const spawnedAt = Date.now();
+  const child = spawn('ffmpeg', [
+    '-hide_banner', '-nostdin', '-loglevel', 'error', '-rtsp_transport', 'tcp', '-fflags', '+genpts+discardcorrupt', '-probesize', '32',
+    '-i', withCreds(cam, profile), '-t', String(seconds),
+    '-map', '0:v:0', '-c:v', 'copy', ...(codec === 'h264' ? [] : ['-tag:v', 'hvc1']),
+    '-f', 'mp4', '-movflags', 'empty_moov+default_base_moof+frag_keyframe', '-frag_duration', '100000', '-flush_packets', '1', 'pipe:1',
+  ], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const receipts: Receipt[] = [];
+  let stderr = '';
+  let buf = Buffer.alloc(0);
+  child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-2000); });
+  child.stdout.on('data', (d: Buffer) => {
+    const receivedAt = Date.now();
+    buf = Buffer.concat([buf, d]);
+    while (buf.length >= 8 && buf.length >= buf.readUInt32BE(0)) {
+      const size = buf.readUInt32BE(0);
+      if (size < 8) throw new Error(`box of size ${size}`);
+      if (buf.toString('latin1', 4, 8) === 'mdat') {
+        for (const capturedAt of readCaptureTimes(buf.subarray(8, size), codec)) receipts.push({ receivedAt, capturedAt });
+      }
+      buf = buf.subarray(size);
+    }
+  });
+  const timer = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, (seconds + 15) * 1000);
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  clearTimeout(timer);
+  expect(code, stderr).toBe(0);
+  return { spawnedAt, receipts };
 }
 
 function ffmpegLeft(): string[] {
@@ -189,6 +228,31 @@ describe('an H.265 file source', () => {
     expect(await probeStream(looped, 'main')).toMatchObject({ codec_name: 'hevc', width: 320, height: 180 });
     expect(await probeStream(looped, 'sub')).toMatchObject({ codec_name: 'h264', width: 160, height: 90 });
   }, 30_000);
+});
+
+describe('capture times in the stream', () => {
+  const cases = [
+    { what: 'the live H.265 main stream (4 s GOP)', cam: () => dome, profile: 'main', codec: 'hevc', gopMs: 4000 },
+    { what: 'the live H.264 sub stream', cam: () => dome, profile: 'sub', codec: 'h264', gopMs: 4000 },
+    { what: 'an H.265 file looped in real time', cam: () => looped, profile: 'main', codec: 'hevc', gopMs: 1000 },
+  ] as const;
+  for (const c of cases) {
+    it(`survive ffmpeg -c copy into fragmented MP4: ${c.what}`, async () => {
+      const { spawnedAt, receipts } = await captureTimesThroughFmp4(c.cam(), c.profile, c.codec, 3);
+      // 3 s at 10 fps, plus the GOP a new client gets at once: one time per frame.
+      expect(receipts.length).toBeGreaterThanOrEqual(25);
+      const times = receipts.map((r) => r.capturedAt);
+      for (let i = 1; i < times.length; i++) expect(times[i], `frame ${i}: ${times.slice(0, i + 1).join(', ')}`).toBeGreaterThan(times[i - 1]!);
+      for (const r of receipts) {
+        const lag = r.receivedAt - r.capturedAt;
+        expect(lag).toBeGreaterThanOrEqual(0);
+        // A GOP sent on PLAY (when the encoder already ran) was captured before the client came; what is
+        // captured since arrives within a second (~200 ms here: one 100 ms fragment and a frame).
+        expect(lag, `captured ${r.capturedAt - spawnedAt} ms after ffmpeg started`).toBeLessThan(r.capturedAt < spawnedAt ? c.gopMs + 1000 : 1000);
+      }
+      expect(receipts.filter((r) => r.capturedAt >= spawnedAt).length).toBeGreaterThanOrEqual(20);
+    }, 30_000);
+  }
 });
 
 describe('simulator life cycle', () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { demoCameraSpecs } from '../../bin/demo.ts';
 import { govLength, profiles as readProfiles } from '../../gateway/onvif/onvif-answers.ts';
 import { createSimCamera } from '../../gateway/simulator/camera.ts';
-import { resolveEncoding, SimSpecError, streamConfig } from '../../gateway/simulator/encoding.ts';
+import { reconfiguredSpec, resolveEncoding, SimSpecError, streamConfig } from '../../gateway/simulator/encoding.ts';
 import { mediaOperations, streamProfiles, videoEncoderXml } from '../../gateway/simulator/onvif-device.ts';
 import { defaultSpec } from '../../gateway/simulator/simulator.ts';
 import { encoderArgs, syntheticArgs } from '../../gateway/simulator/source.ts';
@@ -53,6 +53,34 @@ describe('camera encoding', () => {
     expect(streamConfig(s, 'main')).toEqual({ codec: 'h265', width: 1920, height: 1080, fps: 25, gopSeconds: 4, gopFrames: 100 });
     expect(streamConfig(s, 'sub')).toEqual({ codec: 'h264', width: 640, height: 360, fps: 15, gopSeconds: 4, gopFrames: 60 });
     expect(streamConfig(spec({ fps: 12.5, gopSeconds: 2 }), 'main')).toMatchObject({ fps: 13, gopFrames: 26 });
+  });
+});
+
+describe('reconfiguration from the web page', () => {
+  it('changes size, rate and GOP and keeps the rest of the spec; the sub stream follows the main size', () => {
+    const next = reconfiguredSpec(spec({ name: '东门' }), { width: 1280, height: 720, fps: 25, gopSeconds: 2 });
+    expect(next).toEqual({ ...spec({ name: '东门' }), width: 1280, height: 720, fps: 25, gopSeconds: 2 });
+    expect(streamConfig(next, 'sub')).toEqual({ codec: 'h264', width: 640, height: 360, fps: 15, gopSeconds: 2, gopFrames: 30 });
+  });
+
+  it('leaves the factory preset when a codec or GOP is chosen, keeping the preset\'s other value; a size change alone keeps it', () => {
+    const dome = spec({ factoryDefault: true });
+    expect(reconfiguredSpec(dome, { codec: 'h264' })).toMatchObject({ factoryDefault: false, codec: 'h264', gopSeconds: 4 });
+    expect(reconfiguredSpec(dome, { gopSeconds: 1 })).toMatchObject({ factoryDefault: false, codec: 'h265', gopSeconds: 1 });
+    expect(reconfiguredSpec(dome, { width: 1920, height: 1080 })).toEqual({ ...dome, width: 1920, height: 1080 });
+    expect(reconfiguredSpec(dome, { codec: undefined })).toEqual(dome);
+  });
+
+  it('refuses what the camera cannot take, naming the field: odd or out-of-range sizes, bad GOP or fps, other fields, a looped file', () => {
+    const s = spec();
+    expect(specError(() => reconfiguredSpec(s, { width: 641 }))).toMatchObject({ code: 'sim.invalid_spec', field: 'width' });
+    expect(specError(() => reconfiguredSpec(s, { height: 32 }))).toMatchObject({ field: 'height' });
+    expect(specError(() => reconfiguredSpec(s, { width: 5000 }))).toMatchObject({ field: 'width' });
+    expect(specError(() => reconfiguredSpec(s, { gopSeconds: 11 }))).toMatchObject({ field: 'gopSeconds' });
+    expect(specError(() => reconfiguredSpec(s, { fps: 0 }))).toMatchObject({ field: 'fps' });
+    expect(specError(() => reconfiguredSpec(s, { codec: 'mjpeg' as 'h264' }))).toMatchObject({ field: 'codec' });
+    expect(specError(() => reconfiguredSpec(s, { password: 'x' } as object))).toMatchObject({ field: 'password', message: expect.stringContaining('cannot be reconfigured') });
+    expect(specError(() => reconfiguredSpec(spec({ sourceFile: '/tmp/loop.h264' }), { fps: 5 }))).toMatchObject({ field: 'sourceFile' });
   });
 });
 
