@@ -14,6 +14,7 @@ import { liveFfmpegPids } from '../../gateway/streams/ffmpeg.ts';
 import { launchBrowser } from '../helpers/browser.ts';
 import { HOLD_MS, POLL_MS, remuxRamp, startSimChild, stepLine, type SimChild } from './gateway-load.ts';
 import type { BenchResult } from './run.ts';
+import { benchLowLatency } from './gateway-lowlat.ts';
 import { benchPlatform, percentile } from './helpers.ts';
 
 /**
@@ -36,6 +37,14 @@ const PLAYER_SAMPLE_MS = 15_000;
 const VOD_REQUESTS = 100;
 /** SKYNET_BENCH_ONLY=vod runs the 24-hour footage playlist step alone (no simulator, no sessions). */
 const VOD_ONLY = process.env.SKYNET_BENCH_ONLY === 'vod';
+/** SKYNET_BENCH_ONLY=lowlat runs the low-latency step alone (gateway-lowlat.ts). */
+const LOWLAT_ONLY = process.env.SKYNET_BENCH_ONLY === 'lowlat';
+const LOWLAT_TARGETS = {
+  lowlat_latency_ms: { op: '<=', value: 1000 },
+  lowlat_first_frame_ms_cold: { op: '<=', value: 1500 },
+  lowlat_first_frame_ms_warm: { op: '<=', value: 500 },
+  ptz_to_motion_ms: { op: '<=', value: 1500 },
+} as const;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (v: number[]) => percentile(v, 50);
 const round = (v: number, d = 1) => Number(v.toFixed(d));
@@ -198,6 +207,10 @@ async function vodPlaylistTimes(ctx: Ctx, deviceId: string) {
 
 export async function run(): Promise<BenchResult> {
   if (VOD_ONLY) return runVodOnly();
+  if (LOWLAT_ONLY) {
+    const r = await benchLowLatency();
+    return { metrics: r.metrics, targets: LOWLAT_TARGETS, notes: r.notes.map((n) => `lowlat: ${n}`) };
+  }
   const source = await sourceFile();
   const { platform, close } = await benchPlatform({
     'health.intervalSeconds': 86_400, 'gateway.maxSessions': 200, 'gateway.idleStopSeconds': 86_400,
