@@ -12,8 +12,9 @@ import { startSimulator, type Simulator } from '../../gateway/simulator/simulato
 import { launchBrowser } from '../helpers/browser.ts';
 import { testPlatform, waitUntil } from '../helpers/platform.ts';
 
-// A monitor opens a camera in the console: live video plays through hls.js from the
-// gateway (another origin), and recorded footage plays from a click on the timeline.
+// A monitor opens a camera in the console: live video plays from the gateway (another origin),
+// on the low-latency WebSocket on the device and player pages and over hls.js on a wall tile, and
+// recorded footage plays from a click on the timeline.
 let platform: Platform;
 let close: () => Promise<void>;
 let app: App;
@@ -60,7 +61,7 @@ async function login(page: Page) {
 }
 
 describe('video in the console', () => {
-  it('plays live video with hls.js on the device page: state live, currentTime advancing, PTZ beside it', async () => {
+  it('plays live video on the device page: state live, currentTime advancing, PTZ beside it', async () => {
     const page = await browser.newPage();
     await login(page);
     await page.goto(`${base}/devices/${deviceId}`);
@@ -73,24 +74,31 @@ describe('video in the console', () => {
     await page.close();
   });
 
-  it('keeps playing after the session\'s ffmpeg dies: the player follows the restart', async () => {
-    const page = await browser.newPage();
+  it('keeps playing after the session\'s ffmpeg dies: both paths follow the restart (WebSocket re-init, HLS discontinuity)', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
     await login(page);
+    // The player page plays on the WebSocket; a one-tile wall whose tile is not focused plays HLS.
+    const hlsPage = await context.newPage();
     await page.goto(`${base}/player/${deviceId}`);
-    await page.waitForSelector('[data-test=player-state][data-state=live]', { timeout: 30_000 });
+    await hlsPage.goto(`${base}/wall?cameras=${deviceId}`);
+    await page.waitForSelector('[data-test=player-stream][data-transport=lowlat]', { timeout: 30_000 });
+    await hlsPage.waitForSelector('[data-test=wall-tile][data-state=live][data-transport=hls]', { timeout: 30_000 });
     const pid = gateway.sessions.debug(deviceId)!.pid!;
     process.kill(pid, 'SIGKILL');
     await expect.poll(() => gateway.sessions.debug(deviceId)?.pid ?? pid, { timeout: 20_000 }).not.toBe(pid);
-    const current = () => page.$eval('[data-test=live-video]', (v) => (v as unknown as { currentTime: number }).currentTime);
-    // Past what was buffered before the kill (~2 s), the picture must come from the new ffmpeg.
+    const current = (p: Page, selector: string) => p.$eval(selector, (v) => (v as unknown as { currentTime: number }).currentTime);
+    // Past what was buffered before the kill (~2 s over HLS), the picture must come from the new ffmpeg.
     await page.waitForTimeout(6000);
-    // Within 20 s of the restart the picture moves again.
-    await expect.poll(async () => {
-      const t0 = await current();
-      await page.waitForTimeout(1500);
-      return (await current()) - t0;
-    }, { timeout: 20_000, interval: 500 }).toBeGreaterThan(0.8);
-    await page.close();
+    // Within 20 s of the restart the picture moves again, on both.
+    for (const [p, selector] of [[page, '[data-test=live-video]'], [hlsPage, '[data-test=wall-video]']] as const) {
+      await expect.poll(async () => {
+        const t0 = await current(p, selector);
+        await p.waitForTimeout(1500);
+        return (await current(p, selector)) - t0;
+      }, { timeout: 20_000, interval: 500 }).toBeGreaterThan(0.8);
+    }
+    await context.close();
   });
 
   it('opens the single-camera player page and plays there too', async () => {
@@ -104,21 +112,33 @@ describe('video in the console', () => {
     await page.close();
   });
 
-  it('stops a disabled user\'s live video within seconds: the player\'s media requests get 401', async () => {
+  it('stops a disabled user\'s live video within seconds: the WebSocket closes, HLS requests get 401', async () => {
     const victim = await platform.identity.createUser({ username: 'e2e-revoked', password: 'e2e-revoked-pw', roles: ['monitor'] });
     await platform.identity.createUser({ username: 'e2e-live-admin', password: 'e2e-live-admin-pw', roles: ['admin'] });
-    const page = await browser.newPage();
+    const context = await browser.newContext();
+    // The player page plays on the WebSocket; a one-tile wall whose tile is not focused plays HLS.
+    const lowlatPage = await context.newPage();
+    const hlsPage = await context.newPage();
     const media: { at: number; status: number; url: string }[] = [];
-    page.on('response', (r) => { if (r.url().includes('/media/live/')) media.push({ at: Date.now(), status: r.status(), url: r.url() }); });
-    await page.goto(`${base}/login`);
-    await page.fill('[data-test=login-username]', 'e2e-revoked');
-    await page.fill('[data-test=login-password]', 'e2e-revoked-pw');
-    await page.click('[data-test=login-submit]');
-    await page.waitForURL(/\/devices/);
-    await page.goto(`${base}/player/${deviceId}`);
-    await page.waitForSelector('[data-test=player-state][data-state=live]', { timeout: 30_000 });
+    hlsPage.on('response', (r) => { if (r.url().includes('/media/live/')) media.push({ at: Date.now(), status: r.status(), url: r.url() }); });
+    let socketClosedAt = 0;
+    const frames: number[] = [];
+    lowlatPage.on('websocket', (ws) => {
+      if (!ws.url().includes('/media/live/')) return;
+      ws.on('framereceived', () => frames.push(Date.now()));
+      ws.on('close', () => { if (!socketClosedAt) socketClosedAt = Date.now(); });
+    });
+    await lowlatPage.goto(`${base}/login`);
+    await lowlatPage.fill('[data-test=login-username]', 'e2e-revoked');
+    await lowlatPage.fill('[data-test=login-password]', 'e2e-revoked-pw');
+    await lowlatPage.click('[data-test=login-submit]');
+    await lowlatPage.waitForURL(/\/devices/);
+    await lowlatPage.goto(`${base}/player/${deviceId}`);
+    await hlsPage.goto(`${base}/wall?cameras=${deviceId}`);
+    await lowlatPage.waitForSelector('[data-test=player-stream][data-transport=lowlat]', { timeout: 30_000 });
+    await hlsPage.waitForSelector('[data-test=wall-tile][data-state=live][data-transport=hls]', { timeout: 30_000 });
     expect(media.some((m) => m.status === 200)).toBe(true);
-    // Tokens ride in the path; none in a query string.
+    // HLS tokens ride in the path; none in a query string.
     expect(media.every((m) => !m.url.includes('token='))).toBe(true);
 
     const login = await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'e2e-live-admin', password: 'e2e-live-admin-pw' }) });
@@ -126,20 +146,25 @@ describe('video in the console', () => {
     const disabledAt = Date.now();
     const res = await fetch(`${base}/api/users/${victim.id}`, { method: 'PATCH', headers: { cookie: adminCookie, 'content-type': 'application/json' }, body: JSON.stringify({ disabled: true }) });
     expect(res.status, await res.text()).toBe(200);
-    // Two ways the video stops, both within seconds: the realtime channel closes the revoked session
-    // (4401) and the tab goes to the login page, or the gateway refuses the player's next media request.
-    let leftAt = 0;
-    page.on('framenavigated', (f) => { if (f === page.mainFrame() && f.url().includes('/login') && !leftAt) leftAt = Date.now(); });
-    await expect.poll(() => leftAt > 0 || media.some((m) => m.status === 401 && m.at >= disabledAt), { timeout: 10_000, interval: 100 }).toBe(true);
-    const firstRefusal = media.find((m) => m.status === 401 && m.at >= disabledAt);
-    const stoppedAt = Math.min(firstRefusal?.at ?? Infinity, leftAt || Infinity);
-    console.log(`e2e revocation: the player stopped ${stoppedAt - disabledAt} ms after the admin disabled the user (${firstRefusal ? 'media 401' : 'sent to login'})`);
-    expect(stoppedAt - disabledAt).toBeLessThan(5_000);
-    const refused = { at: stoppedAt };
-    // And nothing more is served to it (a request in flight at that moment may still finish).
-    await page.waitForTimeout(4_000);
-    expect(media.filter((m) => m.status === 200 && m.at > refused.at + 1_000)).toEqual([]);
-    await page.close();
+    // Each page stops within seconds, one of two ways: the realtime channel closes the revoked
+    // session (4401) and the tab goes to the login page, or the gateway stops serving it (the
+    // WebSocket closed with 4401, an HLS request refused with 401).
+    const leftAt = new Map<typeof hlsPage, number>();
+    for (const p of [lowlatPage, hlsPage]) {
+      p.on('framenavigated', (f) => { if (f === p.mainFrame() && f.url().includes('/login') && !leftAt.has(p)) leftAt.set(p, Date.now()); });
+    }
+    const hlsRefusedAt = () => media.find((m) => m.status === 401 && m.at >= disabledAt)?.at ?? 0;
+    await expect.poll(() => (leftAt.get(lowlatPage) ?? socketClosedAt) >= disabledAt && (leftAt.get(hlsPage) ?? hlsRefusedAt()) >= disabledAt, { timeout: 10_000, interval: 100 }).toBe(true);
+    const lowlatStopped = Math.min(leftAt.get(lowlatPage) ?? Infinity, socketClosedAt >= disabledAt ? socketClosedAt : Infinity);
+    const hlsStopped = Math.min(leftAt.get(hlsPage) ?? Infinity, hlsRefusedAt() || Infinity);
+    console.log(`e2e revocation: the WebSocket player stopped ${lowlatStopped - disabledAt} ms, the HLS tile ${hlsStopped - disabledAt} ms after the admin disabled the user`);
+    expect(lowlatStopped - disabledAt).toBeLessThan(5_000);
+    expect(hlsStopped - disabledAt).toBeLessThan(5_000);
+    // And nothing more is served to either (a request in flight at that moment may still finish).
+    await lowlatPage.waitForTimeout(4_000);
+    expect(frames.filter((at) => at > lowlatStopped + 1_000)).toEqual([]);
+    expect(media.filter((m) => m.status === 200 && m.at > hlsStopped + 1_000)).toEqual([]);
+    await context.close();
   });
 
   it('plays recorded footage from a click on the timeline', async () => {

@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest'
 import {
   coversVideo,
+  followedSession,
+  followStep,
   latencyMs,
   liveHlsConfig,
   playerView,
@@ -9,22 +11,32 @@ import {
   refreshDelayMs,
   retryDelayMs,
   samePlaylist,
+  sessionWaitDelayMs,
+  startStep,
+  streamBadge,
   tokenOf,
   withToken,
 } from '../components/live-player-model.ts'
 import type { SessionInfo } from '../api/media.ts'
 
-function session(state: SessionInfo['state'], reason: string | null = null): SessionInfo {
+function session(state: SessionInfo['state'], reason: string | null = null, more: Partial<SessionInfo> = {}): SessionInfo {
   return {
     deviceId: 'd1',
+    stream: 'main',
     state,
     reason,
     mode: 'copy',
+    codec: 'h264',
+    codecString: null,
+    width: null,
+    height: null,
+    transcodeReason: null,
     recording: false,
     startedAt: null,
     lastSegmentAt: null,
     restarts: 0,
     viewers: 1,
+    ...more,
   }
 }
 
@@ -86,6 +98,76 @@ describe('timers', () => {
     expect(refreshDelayMs('2024-05-01T00:00:10Z', now)).toBe(5_000)
     expect(refreshDelayMs('2023-01-01T00:00:00Z', now)).toBe(5_000)
     expect(refreshDelayMs('garbage', now)).toBe(60_000)
+  })
+})
+
+describe('following a session that is down', () => {
+  it('looks again at 2 s, 4 s, 8 s … at most 30 s', () => {
+    expect([0, 1, 2, 3, 4, 9].map(sessionWaitDelayMs)).toEqual([2000, 4000, 8000, 16000, 30000, 30000])
+  })
+
+  it('plays a ticket unless its session is down; a restart while following waits for its playlist', () => {
+    expect(startStep({ session: session('live'), playable: false, following: false })).toBe('play')
+    expect(startStep({ session: session('starting'), playable: false, following: false })).toBe('play')
+    expect(startStep({ session: session('failed', 'connection refused'), playable: false, following: false })).toBe('follow')
+    expect(startStep({ session: session('reconnecting'), playable: true, following: false })).toBe('follow')
+    expect(startStep({ session: session('starting'), playable: false, following: true })).toBe('follow')
+    expect(startStep({ session: session('starting'), playable: true, following: true })).toBe('play')
+    expect(startStep({ session: session('degraded', 'disk full'), playable: false, following: true })).toBe('play')
+  })
+
+  it('plays again once live, waits while down or starting, opens it again when stopped or gone', () => {
+    expect(followStep(session('live'))).toBe('play')
+    expect(followStep(session('degraded'))).toBe('play')
+    expect(followStep(session('failed'))).toBe('wait')
+    expect(followStep(session('reconnecting'))).toBe('wait')
+    expect(followStep(session('starting'))).toBe('wait')
+    expect(followStep(session('stopped', 'idle'))).toBe('reopen')
+    expect(followStep(null)).toBe('reopen')
+  })
+
+  it('keeps showing the last failure through the session\'s restarts and idle stop', () => {
+    const down = session('failed', 'connection refused')
+    expect(followedSession(down, session('starting'))).toBe(down)
+    expect(followedSession(down, session('stopped', 'idle'))).toBe(down)
+    expect(followedSession(down, null)).toBe(down)
+    const live = session('live')
+    expect(followedSession(down, live)).toBe(live)
+    const again = session('reconnecting', 'timeout')
+    expect(followedSession(down, again)).toBe(again)
+    const starting = session('starting')
+    expect(followedSession(session('live'), starting)).toBe(starting)
+    expect(followedSession(null, starting)).toBe(starting)
+  })
+})
+
+describe('streamBadge', () => {
+  it('says what plays: the init\'s codec and mode first, else the session\'s', () => {
+    expect(streamBadge({ transport: 'lowlat', stream: 'main', why: 'decodes', init: { codec: 'avc1.64001f', mode: 'copy' }, session: session('live') })).toEqual({
+      transport: 'lowlat',
+      stream: 'main',
+      codec: 'H.264',
+      mode: 'copy',
+      why: 'decodes',
+    })
+    expect(streamBadge({ transport: 'hls', stream: 'main', why: null, init: null, session: session('live', null, { codec: 'hevc', codecString: 'hvc1.1.6.L93.B0', mode: 'copy' }) })).toEqual({
+      transport: 'hls',
+      stream: 'main',
+      codec: 'H.265',
+      mode: 'copy',
+      why: null,
+    })
+  })
+
+  it('does not borrow another stream\'s session, and shows nothing while nothing plays', () => {
+    expect(streamBadge({ transport: 'hls', stream: 'sub', why: 'small', init: null, session: session('live', null, { stream: 'main', mode: 'transcode' }) })).toEqual({
+      transport: 'hls',
+      stream: 'sub',
+      codec: null,
+      mode: null,
+      why: 'small',
+    })
+    expect(streamBadge({ transport: null, stream: 'main', why: null, init: null, session: session('live') })).toBeNull()
   })
 })
 

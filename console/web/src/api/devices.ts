@@ -17,6 +17,12 @@ export interface MediaProfile {
   encoding: string
   width: number
   height: number
+  /** FrameRateLimit the camera reported. */
+  fps?: number
+  /** Keyframe interval in frames (ONVIF GovLength), when the camera reported it. */
+  gop?: number
+  /** The profile's stream, without credentials (absent when the camera reported none or a refused one). */
+  rtspUri?: string | null
 }
 
 export interface GeoLocation {

@@ -2,7 +2,6 @@
 // saved layouts and the tours monitors run (start/stop are audited on the server).
 import { buildUrl, http, request, seg } from './http.ts'
 import type { DeviceState } from './devices.ts'
-import type { LiveTicket } from './media.ts'
 import type { Tile, WallGrid } from '../components/wall/wall-model.ts'
 
 export interface WallDevice {
@@ -96,11 +95,3 @@ export function stopTourOnLeave(id: string): void {
   }).catch(() => {})
 }
 
-/**
- * A wall tile's live ticket: the same live API as api/media.ts startLive, but the server waits (up
- * to waitMs) for a cold session's first playlist, so the tile's player starts at once instead of
- * retrying a playlist that is not written yet. A running session answers at once.
- */
-export function startTileLive(deviceId: string, waitMs: number): Promise<LiveTicket & { playable: boolean }> {
-  return http.post<LiveTicket & { playable: boolean }>(`/devices/${seg(deviceId)}/live`, { waitMs })
-}

@@ -140,7 +140,10 @@ export function applyProbe(m: DeviceFormModel, p: ProbeResult): void {
     model: p.model,
     serial: p.serial,
     firmware: p.firmware,
-    profiles: p.profiles.map(({ token, name, encoding, width, height }) => ({ token, name, encoding, width, height })),
+    // Frame rate and GOP as the camera reported them: the live player says from them how long a first picture may take.
+    profiles: p.profiles.map(({ token, name, encoding, width, height, fps, gop }) => ({
+      token, name, encoding, width, height, ...(fps !== undefined ? { fps } : {}), ...(gop !== undefined ? { gop } : {}),
+    })),
   }
   if (p.rtspMain) m.streamMain = p.rtspMain
   if (p.rtspSub) m.streamSub = p.rtspSub

@@ -1,13 +1,18 @@
-// The hls.js lifecycle shared by LivePlayer and the wall's tiles: ask for a ticket, play it with
-// the token on every request, renew the token before it lapses, recover from hls.js errors with
-// back-off, notice a stuck picture, follow the gateway's session state, and tear it all down.
-// What each component asks for (the start request, when to play, what to show) stays with it;
-// the pure decisions live in live-player-model.ts.
+// The live lifecycle shared by LivePlayer and the wall's tiles: ask for a ticket for the right
+// stream (main or sub, from the view's size and what this browser decodes), play it on the
+// low-latency path (WebSocket + MSE, lowlat/) where the caller asks, with HLS (hls.js) as the
+// fallback when the socket fails or MSE lacks the codec, or on HLS; renew the token, recover from
+// errors with back-off, notice a stuck picture, follow a session that is down without fetching
+// media (back-off 2 s → 30 s) and resume when it is live, and tear it all down. What each
+// component asks for (when to play, what to show) stays with it; the pure decisions live in
+// live-player-model.ts and lowlat/lowlat-model.ts.
 import { computed, onBeforeUnmount, onMounted, ref, type Ref } from 'vue'
 import { useI18n } from 'vue-i18n'
 import Hls, { type ErrorData, type HlsConfig } from 'hls.js'
 import { getStream, startLive, type LiveTicket, type SessionInfo } from '../api/media.ts'
 import {
+  followedSession,
+  followStep,
   latencyMs,
   liveHlsConfig,
   originOf,
@@ -15,15 +20,24 @@ import {
   releaseVideo,
   retryDelayMs,
   samePlaylist,
+  sessionWaitDelayMs,
+  startStep,
+  streamBadge,
   tokenOf,
   withToken,
+  type Transport,
 } from './live-player-model.ts'
+import type { LowLatencyFailure, StreamName, StreamWhy, ViewSize } from './lowlat/lowlat-model.ts'
+import { LowLatencyPlayer, lowLatencyAvailable } from './lowlat/lowlat-player.ts'
+import { learnCodec, learnTicket, pickStream } from './lowlat/stream-memory.ts'
 
 const TICK_MS = 1_000
 /** Frames that stopped this long ago while the gateway says live: the player is stuck, start over. */
 const STUCK_MS = 12_000
 /** A second media error this soon after the first gets a codec swap, a third a rebuild. */
 const MEDIA_RETRY_WINDOW_MS = 5_000
+/** A start from following waits this long for the playlist, so a camera still down costs no playlist requests. */
+const REOPEN_WAIT_MS = 6_000
 
 export interface StartFailure {
   message: string
@@ -41,8 +55,14 @@ export interface LivePlaybackOptions {
   canStart: () => boolean
   /** Whether to ask the gateway for the session's state. */
   canPoll: () => boolean
-  /** Ask for (or join) the session: the first ticket of a start. Renewals use startLive. */
-  open: (deviceId: string) => Promise<LiveTicket>
+  /** How long the live API may wait for a cold session's first playlist (0: hls.js retries it). */
+  waitMs: number
+  /** The path to play on, read at each start: 'lowlat' falls back to HLS by itself. */
+  transport: () => Transport
+  /** The view's size, read at each start: 'small' takes the sub stream when the camera has one. */
+  size: () => ViewSize
+  /** The stream to ask for before the live API said which streams the camera has (default main). */
+  firstStream?: () => StreamName
   /** What a refused start says and whether to try again. */
   describeStartError: (err: unknown) => StartFailure
   /**
@@ -65,22 +85,36 @@ export function useLivePlayback(opts: LivePlaybackOptions) {
   const now = ref(Date.now())
   const latency = ref<number | null>(null)
   const fullscreen = ref(false)
+  /** The path media comes on now; null while nothing plays. */
+  const transport = ref<Transport | null>(null)
+  const chosen = ref<{ stream: StreamName; why: StreamWhy | null }>({ stream: 'main', why: null })
+  const initInfo = ref<{ codec: string; mode: 'copy' | 'transcode' } | null>(null)
+  /** Following a session that is down: no media requests until it is live. */
+  const following = ref(false)
 
   let hls: Hls | null = null
+  let lowlat: LowLatencyPlayer | null = null
   let ticket: LiveTicket | null = null
   let token: string | null = null
   let gatewayOrigin = ''
   let generation = 0
   let failures = 0
+  let followAttempt = 0
+  /** The WebSocket failed for this camera: HLS until the camera changes or the user retries. */
+  let wsBroken = false
   let lastMediaErrorAt = 0
   let codecSwapped = false
   let lastTime = 0
   let retryTimer: number | undefined
   let refreshTimer: number | undefined
+  let followTimer: number | undefined
   let pollTimer: number | undefined
   let tickTimer: number | undefined
 
   const playing = computed(() => lastAdvanceAt.value > 0 && now.value - lastAdvanceAt.value < 4_000)
+  const badge = computed(() =>
+    streamBadge({ transport: transport.value, stream: chosen.value.stream, why: chosen.value.why, init: initInfo.value, session: session.value }),
+  )
 
   const xhrSetup: HlsConfig['xhrSetup'] = (xhr, url) => {
     xhr.open('GET', withToken(url, token, gatewayOrigin), true)
@@ -89,35 +123,70 @@ export function useLivePlayback(opts: LivePlaybackOptions) {
   function clearTimers(): void {
     window.clearTimeout(retryTimer)
     window.clearTimeout(refreshTimer)
+    window.clearTimeout(followTimer)
     retryTimer = undefined
     refreshTimer = undefined
+    followTimer = undefined
   }
 
-  function destroyHls(): void {
+  function destroyMedia(): void {
+    lowlat?.stop()
+    lowlat = null
     hls?.destroy()
     hls = null
     releaseVideo(video.value)
+    transport.value = null
+    initInfo.value = null
   }
 
-  /** Ask for (or join) the session and play it. Each call supersedes the ones before. */
+  /** The session a look at the gateway answered, when it is the one this player plays (GET /stream may answer main only). */
+  function ours(s: SessionInfo | null): SessionInfo | null {
+    return s && s.stream !== undefined && s.stream !== chosen.value.stream ? null : s
+  }
+
+  /** Ask for (or join) the session of the right stream and play it. Each call supersedes the ones before. */
   async function start(): Promise<void> {
     const mine = ++generation
     clearTimers()
     const id = opts.deviceId()
     if (!opts.canStart() || id === null) {
-      destroyHls()
+      destroyMedia()
       return
     }
+    const size = opts.size()
+    const wasFollowing = following.value
+    const waitMs = wasFollowing ? Math.max(REOPEN_WAIT_MS, opts.waitMs) : opts.waitMs
     try {
-      const next = await opts.open(id)
+      let choice: { stream: StreamName; why: StreamWhy | null } = pickStream(id, size) ?? { stream: opts.firstStream?.() ?? 'main', why: null }
+      let next = await startLive(id, { stream: choice.stream, waitMs })
       if (mine !== generation) return
+      learnTicket(id, next)
+      // A camera without a sub stream of its own is served its main stream wherever sub was asked for.
+      choice = { ...choice, stream: next.session.stream ?? choice.stream }
+      // The first answer lists the camera's streams: ask again when another one suits this view.
+      const better = pickStream(id, size)
+      if (better && better.stream !== choice.stream) {
+        next = await startLive(id, { stream: better.stream, waitMs })
+        if (mine !== generation) return
+        learnTicket(id, next)
+      }
+      choice = better ?? choice
+      chosen.value = choice
       error.value = null
       errorDetail.value = null
+      ticket = next
+      if (startStep({ session: next.session, playable: next.playable, following: wasFollowing }) === 'follow') {
+        session.value = wasFollowing ? followedSession(session.value, next.session) : next.session
+        follow(id)
+        return
+      }
+      following.value = false
+      followAttempt = 0
       session.value = next.session
-      play(next)
+      play(id, next)
     } catch (err) {
       if (mine !== generation) return
-      destroyHls()
+      destroyMedia()
       const { message, detail, retry } = opts.describeStartError(err)
       error.value = message
       errorDetail.value = detail ?? null
@@ -125,14 +194,53 @@ export function useLivePlayback(opts: LivePlaybackOptions) {
     }
   }
 
-  function play(next: LiveTicket): void {
+  /** The session is down: drop the media, look at its state with back-off, resume when it is live. */
+  function follow(id: string): void {
+    following.value = true
+    recovering.value = null
+    destroyMedia()
+    window.clearTimeout(followTimer)
+    const mine = generation
+    followTimer = window.setTimeout(() => void lookAtFollowed(id, mine), sessionWaitDelayMs(followAttempt++))
+  }
+
+  async function lookAtFollowed(id: string, mine: number): Promise<void> {
+    followTimer = undefined
+    let next: SessionInfo | null
+    try {
+      next = ours((await getStream(id, chosen.value.stream)).session)
+    } catch {
+      if (mine === generation) follow(id)
+      return
+    }
+    if (mine !== generation) return
+    const step = followStep(next)
+    if (step === 'wait') {
+      session.value = followedSession(session.value, next)
+      follow(id)
+    } else {
+      if (step === 'play') {
+        following.value = false
+        followAttempt = 0
+      }
+      void start()
+    }
+  }
+
+  function play(id: string, next: LiveTicket): void {
+    destroyMedia()
+    const v = video.value
+    if (!v) return
+    if (opts.transport() === 'lowlat' && !wsBroken && next.wsUrl && lowLatencyAvailable()) playLowLatency(id, next, v)
+    else playHls(next, v)
+  }
+
+  function playHls(next: LiveTicket, v: HTMLVideoElement): void {
     ticket = next
     token = tokenOf(next.url)
     gatewayOrigin = originOf(next.url)
     scheduleRefresh(next.expiresAt)
-    destroyHls()
-    const v = video.value
-    if (!v) return
+    transport.value = 'hls'
     if (Hls.isSupported()) {
       const h = new Hls(liveHlsConfig(xhrSetup))
       hls = h
@@ -146,12 +254,90 @@ export function useLivePlayback(opts: LivePlaybackOptions) {
     } else if (v.canPlayType('application/vnd.apple.mpegurl')) {
       v.src = next.url
     } else {
+      transport.value = null
       error.value = t('player.error.unsupported')
       return
     }
     void v.play().catch(() => {
       // muted autoplay is allowed; a refusal here only means the source is not ready yet
     })
+  }
+
+  /** The WebSocket path; its token renewals (4401) and reconnects go through the live API. */
+  function playLowLatency(id: string, next: LiveTicket, v: HTMLVideoElement): void {
+    const stream = chosen.value.stream
+    transport.value = 'lowlat'
+    const p: LowLatencyPlayer = new LowLatencyPlayer({
+      video: v,
+      wsUrl: next.wsUrl,
+      renew: async () => {
+        const fresh = await startLive(id, { stream })
+        if (p === lowlat) {
+          ticket = fresh
+          session.value = fresh.session
+        }
+        return fresh.wsUrl
+      },
+      events: {
+        init: (info) => {
+          if (p !== lowlat) return
+          initInfo.value = { codec: info.codec, mode: info.mode }
+          learnCodec(id, info.stream, info.codec)
+        },
+        data: () => {
+          if (p !== lowlat) return
+          failures = 0
+          recovering.value = null
+        },
+        ended: () => {
+          if (p === lowlat) recovering.value = t('player.recover.restarting')
+        },
+        reconnecting: (why) => {
+          if (p === lowlat && why !== 'token') recovering.value = t('player.recover.network')
+        },
+        failed: (failure, detail) => {
+          if (p === lowlat) onLowLatencyFailure(id, stream, failure, detail)
+        },
+      },
+    })
+    lowlat = p
+    p.start()
+  }
+
+  function onLowLatencyFailure(id: string, stream: StreamName, failure: LowLatencyFailure, detail: string | null): void {
+    lowlat = null
+    switch (failure) {
+      case 'unsupported-codec': {
+        // The detail is the refused codec string: with it known, another stream may suit (sub for an H.265 main).
+        if (detail) learnCodec(id, stream, detail)
+        const again = pickStream(id, opts.size())
+        if (again && again.stream !== chosen.value.stream) {
+          destroyMedia()
+          void start()
+          return
+        }
+        fallBackToHls()
+        return
+      }
+      case 'forbidden':
+        destroyMedia()
+        error.value = t('player.error.forbidden')
+        return
+      case 'no-session':
+      case 'renew-failed':
+        destroyMedia()
+        retryLater(t('player.recover.network'))
+        return
+      default:
+        wsBroken = true
+        fallBackToHls()
+    }
+  }
+
+  function fallBackToHls(): void {
+    destroyMedia()
+    const v = video.value
+    if (ticket && v) playHls(ticket, v)
   }
 
   function retryLater(reason?: string): void {
@@ -168,13 +354,13 @@ export function useLivePlayback(opts: LivePlaybackOptions) {
     refreshTimer = window.setTimeout(() => void refreshToken(), refreshDelayMs(expiresAt, Date.now()))
   }
 
-  /** A fresh token before the old one lapses: swapped under hls.js without a glitch when the playlist stays put. */
+  /** HLS: a fresh token before the old one lapses, swapped under hls.js without a glitch when the playlist stays put. */
   async function refreshToken(): Promise<void> {
     const mine = generation
     const id = opts.deviceId()
-    if (id === null) return
+    if (id === null || transport.value !== 'hls') return
     try {
-      const next = await startLive(id)
+      const next = await startLive(id, { stream: chosen.value.stream })
       if (mine !== generation) return
       session.value = next.session
       if (hls && ticket && samePlaylist(ticket.url, next.url)) {
@@ -182,7 +368,7 @@ export function useLivePlayback(opts: LivePlaybackOptions) {
         token = tokenOf(next.url)
         scheduleRefresh(next.expiresAt)
       } else {
-        play(next)
+        play(id, next)
       }
     } catch {
       if (mine !== generation) return
@@ -227,18 +413,24 @@ export function useLivePlayback(opts: LivePlaybackOptions) {
       return
     }
     if (data.type === Hls.ErrorTypes.MEDIA_ERROR && recoverMedia(h)) return
-    destroyHls()
+    destroyMedia()
     retryLater(data.type === Hls.ErrorTypes.NETWORK_ERROR ? t('player.recover.network') : t('player.recover.media'))
   }
 
   async function poll(): Promise<void> {
     const id = opts.deviceId()
-    if (!opts.canPoll() || id === null || document.hidden) return
+    if (!opts.canPoll() || id === null || document.hidden || following.value) return
     try {
-      const res = await getStream(id)
-      session.value = res.session
+      const res = await getStream(id, chosen.value.stream)
+      if (following.value || id !== opts.deviceId()) return
+      const s = ours(res.session)
+      if (!s) return
+      session.value = s
+      if (error.value !== null || retryTimer) return
       // stopped under an open player (idle timer, node restart): ask for it again, backing off
-      if (res.session?.state === 'stopped' && error.value === null && !retryTimer) retryLater()
+      if (s.state === 'stopped') retryLater()
+      // down with no picture coming: stop fetching media and follow its state instead
+      else if ((s.state === 'failed' || s.state === 'reconnecting') && !playing.value) follow(id)
     } catch {
       // keep the last known state; the player itself shows trouble with the video
     }
@@ -246,13 +438,13 @@ export function useLivePlayback(opts: LivePlaybackOptions) {
 
   function tick(): void {
     now.value = Date.now()
-    latency.value = hls ? latencyMs(hls.playingDate, now.value) : null
+    latency.value = lowlat ? lowlat.latencyMs(now.value) : hls ? latencyMs(hls.playingDate, now.value) : null
     const v = video.value
     const stuck =
-      lastAdvanceAt.value > 0 && now.value - lastAdvanceAt.value > STUCK_MS && session.value?.state === 'live' && !retryTimer
+      lastAdvanceAt.value > 0 && now.value - lastAdvanceAt.value > STUCK_MS && session.value?.state === 'live' && !retryTimer && !following.value
     if (stuck && v && !v.paused && error.value === null) {
       lastAdvanceAt.value = 0
-      destroyHls()
+      destroyMedia()
       retryLater(t('player.recover.stalled'))
     }
   }
@@ -266,28 +458,31 @@ export function useLivePlayback(opts: LivePlaybackOptions) {
     }
   }
 
-  /** A native (non-hls.js) player failed: try again later. */
+  /** A native (non-hls.js, non-MSE) player failed: try again later. */
   function onNativeError(): void {
-    if (hls || !ticket) return
+    if (hls || lowlat || !ticket || transport.value !== 'hls') return
     retryLater(t('player.recover.network'))
   }
 
-  /** The user's 重试: no back-off left over, start at once. */
+  /** The user's 重试: no back-off left over, the WebSocket tried again, start at once. */
   function retryNow(): void {
     failures = 0
+    followAttempt = 0
+    following.value = false
+    wsBroken = false
     error.value = null
     recovering.value = null
     void start()
   }
 
-  /** Supersede whatever is under way and show nothing: no more callbacks, timers or hls.js. */
+  /** Supersede whatever is under way and show nothing: no more callbacks, timers, socket or hls.js. */
   function stop(): void {
     generation++
     clearTimers()
-    destroyHls()
+    destroyMedia()
   }
 
-  /** Forget the last camera's state (another camera, or the same one switched on or off). */
+  /** Forget the last camera's state (another camera, the same one switched on or off, another view size or path). */
   function reset(): void {
     session.value = null
     error.value = null
@@ -295,6 +490,10 @@ export function useLivePlayback(opts: LivePlaybackOptions) {
     lastAdvanceAt.value = 0
     lastTime = 0
     failures = 0
+    followAttempt = 0
+    following.value = false
+    wsBroken = false
+    chosen.value = { stream: 'main', why: null }
     ticket = null
     token = null
   }
@@ -321,7 +520,7 @@ export function useLivePlayback(opts: LivePlaybackOptions) {
     window.clearInterval(pollTimer)
     window.clearInterval(tickTimer)
     document.removeEventListener('fullscreenchange', onFullscreenChange)
-    destroyHls()
+    destroyMedia()
   })
 
   return {
@@ -332,6 +531,8 @@ export function useLivePlayback(opts: LivePlaybackOptions) {
     playing,
     latency,
     fullscreen,
+    badge,
+    following,
     start,
     stop,
     reset,

@@ -1,7 +1,10 @@
 // Pure decisions of the live player: what state to show, when to refresh the token, how long
-// to back off, how requests carry the token, and the hls.js configuration. No DOM needed.
+// to back off, when to play and when to follow a session that is down, how requests carry the
+// token, what the overlay says about the stream, and the hls.js configuration. No DOM needed.
+// The low-latency path's own decisions are in lowlat/lowlat-model.ts.
 import type { HlsConfig, LoaderConfig, RetryConfig } from 'hls.js'
 import type { SessionInfo, SessionState } from '../api/media.ts'
+import { codecLabel, type StreamName, type StreamWhy } from './lowlat/lowlat-model.ts'
 
 export type PlayerState = SessionState | 'error'
 
@@ -63,6 +66,89 @@ export function reasonKey(reason: string | null): string | null {
 /** Back-off after the attempt-th failure in a row: 1 s, 2 s, 4 s … at most 30 s. */
 export function retryDelayMs(attempt: number): number {
   return Math.min(30_000, 1000 * 2 ** Math.max(0, attempt))
+}
+
+/** Between looks at a session that is down (failed, reconnecting): 2 s, 4 s, 8 s … at most 30 s. */
+export function sessionWaitDelayMs(attempt: number): number {
+  return Math.min(30_000, 2000 * 2 ** Math.max(0, attempt))
+}
+
+/** A session that is down: the camera cannot be reached for now, so there is nothing to fetch. */
+function isDown(session: SessionInfo | null): boolean {
+  return session?.state === 'failed' || session?.state === 'reconnecting'
+}
+
+/**
+ * What a ticket leads to: play it, or follow the session's state without fetching media while it
+ * is down. A session started again while following is played only once its playlist is there
+ * (the server waited for it), so a camera still down costs no playlist requests.
+ */
+export function startStep(o: { session: SessionInfo; playable: boolean; following: boolean }): 'play' | 'follow' {
+  if (isDown(o.session)) return 'follow'
+  if (o.following && o.session.state === 'starting' && !o.playable) return 'follow'
+  return 'play'
+}
+
+/**
+ * One look at a followed session: play again once it is live (or degraded, which still serves
+ * live); keep waiting while it is down or starting; open it again when it stopped (idle: nobody
+ * fetched it while we waited) or is gone, or nothing would try the camera any more.
+ */
+export function followStep(session: SessionInfo | null): 'play' | 'wait' | 'reopen' {
+  switch (session?.state) {
+    case 'live':
+    case 'degraded':
+      return 'play'
+    case 'failed':
+    case 'reconnecting':
+    case 'starting':
+      return 'wait'
+    default:
+      return 'reopen'
+  }
+}
+
+/**
+ * What a followed session shows: its last failure stays on screen through its own restarts and an
+ * idle stop (starting, stopped), so the tile says 离线 steadily instead of flipping to 正在连接.
+ */
+export function followedSession(shown: SessionInfo | null, next: SessionInfo | null): SessionInfo | null {
+  if (isDown(shown) && (next === null || next.state === 'starting' || next.state === 'stopped')) return shown
+  return next
+}
+
+export type Transport = 'lowlat' | 'hls'
+
+/** What the overlay says about what plays: transport, main/sub, codec, copy/transcode, and why this stream. */
+export interface StreamBadge {
+  transport: Transport
+  stream: StreamName
+  /** 'H.264', 'H.265', … ; null until known. */
+  codec: string | null
+  mode: 'copy' | 'transcode' | null
+  why: StreamWhy | null
+}
+
+/**
+ * The badge from what plays: the low-latency init's word when there is one (it is what the
+ * browser decodes), else the session's.
+ */
+export function streamBadge(o: {
+  transport: Transport | null
+  stream: StreamName
+  why: StreamWhy | null
+  init: { codec: string; mode: 'copy' | 'transcode' } | null
+  session: SessionInfo | null
+}): StreamBadge | null {
+  if (o.transport === null) return null
+  const session = o.session?.stream === o.stream || o.session?.stream === undefined ? o.session : null
+  return {
+    transport: o.transport,
+    stream: o.stream,
+    codec: codecLabel(o.init?.codec ?? session?.codecString ?? session?.codec ?? null),
+    mode: o.init?.mode ?? session?.mode ?? null,
+    why: o.why,
+  }
 }
 
 /**

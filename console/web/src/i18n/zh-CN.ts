@@ -184,6 +184,14 @@ const zhCN = {
       name: '名称',
       encoding: '编码',
       resolution: '分辨率',
+      stream: '码流',
+      main: '主码流',
+      sub: '子码流',
+      fps: '帧率',
+      fpsValue: '{n} 帧/秒',
+      gop: 'I帧间隔',
+      gopValue: '{frames} 帧（{seconds} 秒）',
+      gopFrames: '{frames} 帧',
     },
     days: '{n} 天',
     hasPassword: '已设置',
@@ -285,7 +293,20 @@ const zhCN = {
     },
     rec: '录像中',
     retry: '重试',
-    latency: '延迟 {s} 秒',
+    latency: '延迟 {ms} ms',
+    transport: {
+      lowlat: '低延时',
+      hls: 'HLS',
+    },
+    stream: {
+      main: '主码流',
+      sub: '子码流',
+    },
+    why: {
+      small: '小画面播放子码流',
+      undecodable: '本浏览器无法解码主码流，改播子码流',
+      transcode: '本浏览器无法解码主码流，由网关转码',
+    },
     fullscreen: '全屏',
     exitFullscreen: '退出全屏',
     error: {
@@ -299,6 +320,7 @@ const zhCN = {
       media: '解码错误',
       network: '网络中断',
       stalled: '画面停滞',
+      restarting: '拉流进程重启中',
     },
     reason: {
       diskFull: '存储空间不足',
@@ -406,7 +428,7 @@ const zhCN = {
     },
     purpose: {
       manual: '手动抓图',
-      alarm: '告警抓图',
+      alarm: '报警抓图',
       incident: '警情抓图',
       face: '人脸抓拍',
       export: '证据导出',
