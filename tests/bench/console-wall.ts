@@ -63,7 +63,7 @@ export async function benchWall(): Promise<{ metrics: { wall_16_first_frame_ms: 
         method: 'POST', headers: { cookie, 'content-type': 'application/json' },
         body: JSON.stringify({
           name: cam.spec.name, onvif: { host: '127.0.0.1', port: cam.onvifPort, username: cam.spec.username, password: cam.spec.password },
-          streams: { main: cam.rtspUri('main') }, confirmDuplicate: true,
+          streams: { main: cam.rtspUri('main'), sub: cam.rtspUri('sub') }, confirmDuplicate: true,
         }),
       });
       if (res.status !== 201) throw new Error(`register ${cam.spec.id}: ${res.status} ${await res.text()}`);
@@ -78,10 +78,18 @@ export async function benchWall(): Promise<{ metrics: { wall_16_first_frame_ms: 
     browser = await launchBrowser();
     const runs: number[] = [];
     const spreads: string[] = [];
+    /** Which stream each tile's player asked the live API for (small tiles: sub), over all runs. */
+    const asked = { main: 0, sub: 0 };
     const load = loadavg()[0]!.toFixed(1);
     for (let run = 0; run < RUNS; run++) {
       const context = await browser.newContext({ viewport: { width: 1600, height: 1000 } });
       const page = await context.newPage();
+      page.on('request', (r) => {
+        if (r.method() !== 'POST' || !/\/api\/devices\/[^/]+\/live$/.test(r.url())) return;
+        const body = (r.postDataJSON() ?? {}) as { stream?: string };
+        if (body.stream === 'sub') asked.sub++;
+        else asked.main++;
+      });
       await page.goto(`${base}/login`);
       await page.fill('[data-test=login-username]', 'bench-wall');
       await page.fill('[data-test=login-password]', 'bench-wall-password');
@@ -110,7 +118,7 @@ export async function benchWall(): Promise<{ metrics: { wall_16_first_frame_ms: 
         `per tile: ${spreads.join('; ')}`,
         `1-minute load average when the runs began: ${load} on ${availableParallelism()} cores (other work on the machine slows Chromium's players)`,
         `${CAMERAS} simulated cameras at 320×180 10 fps (small so two cores carry the simulator's encoders, the gateway sessions and Chromium's 16 players); 1600×1000 window, 16-tile grid`,
-        'every tile plays the camera\'s main stream: the live API serves one stream per camera (no sub-stream session yet)',
+        `cameras registered with a main and a sub stream; live starts asked for over the runs: ${asked.sub} sub, ${asked.main} main (small tiles play the sub stream over HLS)`,
       ],
     };
   } finally {

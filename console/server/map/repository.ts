@@ -9,7 +9,7 @@ interface DeviceRow {
 
 /** The columns of a MapDevice, from `devices d` (no secret, no URL). */
 export const MAP_DEVICE_COLUMNS = `d.id, d.name, d.kind, d.camera_type, d.lat, d.lon, d.heading, d.status, d.status_reason,
-  (d.rtsp_sub IS NOT NULL AND d.rtsp_sub <> '') AS has_sub, d.ptz, d.address, d.site_id`;
+  (d.kind <> 'mobile' AND d.rtsp_sub IS NOT NULL AND d.rtsp_sub <> '' AND d.rtsp_sub IS DISTINCT FROM d.rtsp_main) AS has_sub, d.ptz, d.address, d.site_id`;
 
 export function toMapDevice(r: DeviceRow): MapDevice {
   return {

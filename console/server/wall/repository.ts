@@ -103,7 +103,7 @@ function queries(db: Queryable) {
       const { rows } = await db.query<WallDevice>(
         `SELECT d.id, d.name, d.code, d.camera_type AS "cameraType", d.site_id AS "siteId", s.name AS "siteName", d.address,
                 d.lat, d.lon, d.status, d.status_reason AS "statusReason", d.enabled, d.ptz,
-                (d.rtsp_sub IS NOT NULL AND d.rtsp_sub <> '') AS "hasSub"
+                (d.kind <> 'mobile' AND d.rtsp_sub IS NOT NULL AND d.rtsp_sub <> '' AND d.rtsp_sub IS DISTINCT FROM d.rtsp_main) AS "hasSub"
            FROM devices d LEFT JOIN sites s ON s.id = d.site_id
           WHERE d.kind = 'camera' AND d.decommissioned_at IS NULL
           ORDER BY d.site_id NULLS LAST, lower(d.name), d.id`,
