@@ -81,7 +81,10 @@ export function createHealthScheduler(deps: HealthDeps) {
         await deps.events.publish('device.status', { deviceId: conn.id, name: conn.name, from: previous, state: verdict.state, reason: verdict.reason }).catch(() => {});
         await deps.eventLog?.append('devices', 'device.status', { deviceId: conn.id, name: conn.name, status: verdict.state, reason: verdict.reason })
           .catch((err: Error) => deps.log.warn({ deviceId: conn.id, err: err.message }, 'could not log the device status event'));
-        await deps.alarms?.deviceStatus({ deviceId: conn.id, name: conn.name, from: previous, to: verdict.state, reason: verdict.reason })
+        await deps.alarms?.deviceStatus({
+          deviceId: conn.id, name: conn.name, from: previous, to: verdict.state, reason: verdict.reason,
+          probe: { ...checks, onvifAddress: conn.onvifHost ? `${conn.onvifHost}:${conn.onvifPort ?? 80}` : null, rtspUrl: conn.rtspMain, credentialError: conn.credentialError },
+        })
           .catch((err: Error) => deps.log.error({ deviceId: conn.id, err: err.message }, 'could not raise the device status alarm'));
       }
     } catch (err) {

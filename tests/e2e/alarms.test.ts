@@ -84,6 +84,12 @@ describe('the alarms panel', () => {
     await item.waitFor({ timeout: 10_000 });
     expect(await item.textContent()).toContain(cameraName);
     expect(await item.textContent()).toContain('设备离线');
+    // the reason is worded in the user's language from its code, not the gateway's English text
+    const { rows: raised } = await platform.pool.query(`SELECT details FROM alarms WHERE device_id = $1 AND kind = 'device_offline'`, [deviceId]);
+    expect(raised[0].details).toMatchObject({ reasonCode: 'device_unreachable', reasons: [{ code: 'device_unreachable', params: { address: '127.0.0.1' } }] });
+    expect(raised[0].details.reason).toContain('health check failed');
+    expect(await item.textContent()).toContain('原因：ONVIF 与 RTSP 均无法连接（127.0.0.1）');
+    expect(await item.textContent()).not.toContain('health check failed');
 
     const note = '<b>已电话通知</b> 维保人员赶赴现场';
     if (process.env.ALARM_SHOTS) await page.screenshot({ path: `${process.env.ALARM_SHOTS}/bell-panel.png` });

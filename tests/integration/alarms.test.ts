@@ -288,11 +288,16 @@ describe('alarm to incident', () => {
 
 describe('session failures', () => {
   it('makes one alarm per camera for a session failing again and again within the window', async () => {
-    const first = await raiser.sessionFailed(deviceId, 'RTSP 401 Unauthorized');
-    const again = await raiser.sessionFailed(deviceId, 'RTSP 401 Unauthorized');
-    expect(first).toMatchObject({ kind: 'session_failed', deviceId, details: { reason: 'RTSP 401 Unauthorized' } });
+    const first = await raiser.sessionFailed(deviceId, 'authentication refused by camera');
+    const again = await raiser.sessionFailed(deviceId, 'authentication refused by camera');
+    // the gateway's reason text, and its stable code for the console to word in the user's language
+    expect(first).toMatchObject({
+      kind: 'session_failed', deviceId,
+      details: { reason: 'authentication refused by camera', reasonCode: 'stream_auth', reasons: [{ code: 'stream_auth', params: {} }] },
+    });
     expect(again).toBeNull();
-    expect(await raiser.sessionFailed(otherDeviceId, 'timeout')).not.toBeNull();
+    // a text without a code keeps the text alone (the console shows it as it is)
+    expect(await raiser.sessionFailed(otherDeviceId, 'RTSP 401 Unauthorized')).toMatchObject({ details: { reason: 'RTSP 401 Unauthorized', reasonCode: null, reasons: [] } });
   });
 });
 
@@ -380,7 +385,10 @@ describe('the gateway\'s health check', () => {
     await gateway.health.runCycle(); // still offline: no second alarm
     const offline = await alarmsOf('device_offline');
     expect(offline).toHaveLength(1);
-    expect(offline[0]).toMatchObject({ deviceName: `健康报警-${run}`, lat: 31.25, lon: 121.45, details: { from: 'online', to: 'offline' } });
+    expect(offline[0]).toMatchObject({ deviceName: `健康报警-${run}`, lat: 31.25, lon: 121.45, details: { from: 'online', to: 'offline', reasonCode: 'device_unreachable' } });
+    // both probes failed alike on one host: one coded cause with the host (the raw text stays beside it)
+    expect(offline[0]!.details.reasons).toEqual([{ code: 'device_unreachable', params: { address: '127.0.0.1' } }]);
+    expect(offline[0]!.details.reason).toMatch(/^ONVIF 127\.0\.0\.1:\d+: /);
     // The same transition reported again (a retry) raises nothing more.
     expect(await raiser.deviceStatus({ deviceId: id, name: `健康报警-${run}`, from: 'online', to: 'offline', reason: null })).toBeNull();
     expect(await alarmsOf('device_offline')).toHaveLength(1);
@@ -388,6 +396,7 @@ describe('the gateway\'s health check', () => {
     sim.setFault(cam.spec.id, 'drop', false);
     await gateway.health.runCycle();
     expect(await alarmsOf('device_online')).toHaveLength(1);
+    expect((await alarmsOf('device_online'))[0]!.details).toMatchObject({ from: 'offline', to: 'online', reason: null, reasonCode: null, reasons: [] });
 
     const events = await platform.eventLog.since(before, ['devices', 'alarms'], 100);
     const mine = events.filter((e) => e.payload.deviceId === id || (e.payload.alarm as Alarm | undefined)?.deviceId === id);

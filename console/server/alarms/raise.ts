@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Queryable } from '../../../core/db/pool.ts';
 import type { EventLog } from '../../../core/events.ts';
+import { healthReasons, reasonFields, sessionReasons, type HealthProbe } from './reasons.ts';
 import { createAlarmRepository } from './repository.ts';
 import { DEFAULT_SEVERITY, type Alarm, type RaiseInput } from './types.ts';
 
@@ -14,6 +15,8 @@ export interface DeviceTransition {
   from: string;
   to: string;
   reason: string | null;
+  /** The probes behind the verdict: the alarm's reason codes come from them (reasons.ts healthReasons). */
+  probe?: HealthProbe;
 }
 
 /** Which alarm a device state change raises, if any: offline, and back online after offline. */
@@ -65,6 +68,7 @@ export function createAlarmRaiser(deps: { db: Queryable; eventLog: EventLog; log
     /**
      * The alarm of a device state change (offline; back online), one per transition: the key is
      * the status-history row the change wrote, so a retried report of it raises nothing more.
+     * Details: `{ from, to, reason, reasonCode, reasons }` — the raw text and its stable codes.
      */
     async deviceStatus(t: DeviceTransition): Promise<Alarm | null> {
       const kind = transitionAlarm(t);
@@ -72,15 +76,18 @@ export function createAlarmRaiser(deps: { db: Queryable; eventLog: EventLog; log
       const event = await repo.lastStatusEvent(t.deviceId, t.to);
       return raise({
         kind, deviceId: t.deviceId, deviceName: t.name,
-        details: { from: t.from, to: t.to, reason: t.reason },
+        details: { from: t.from, to: t.to, reason: t.reason, ...reasonFields(healthReasons(t.probe)) },
         dedupKey: `${kind}:${t.deviceId}:${event ?? Math.floor(Date.now() / 60_000)}`,
       });
     },
 
-    /** A stream session that gave up (auth refused, bad URL, too many failures): one alarm per camera per window. */
+    /**
+     * A stream session that gave up (auth refused, bad URL, too many failures): one alarm per camera
+     * per window. Details: `{ reason, reasonCode, reasons }` (codes from the gateway's fixed texts).
+     */
     async sessionFailed(deviceId: string, reason: string | null): Promise<Alarm | null> {
       return raise({
-        kind: 'session_failed', deviceId, details: { reason },
+        kind: 'session_failed', deviceId, details: { reason, ...reasonFields(sessionReasons(reason)) },
         dedupKey: `session_failed:${deviceId}:${Math.floor(Date.now() / SESSION_FAILED_WINDOW_MS)}`,
       });
     },

@@ -5,15 +5,21 @@ import {
   areaFromQuery,
   areaToQuery,
   boundsOf,
+  circleBounds,
+  declutterLabels,
   deviceLook,
   drawPreview,
   drawStep,
   filterDevices,
+  fitBounds,
   gridLines,
   gridStep,
   headingCone,
   incidentLook,
   initialDraw,
+  labelBox,
+  labelSides,
+  markerBox,
   mergeIncident,
   metersPerPixel,
   offsetPoint,
@@ -21,6 +27,7 @@ import {
   pointInPolygon,
   rectangleArea,
   squareAround,
+  textWidth,
   type DrawAction,
   type DrawState,
 } from '../components/map/map-model.ts'
@@ -251,5 +258,80 @@ describe('filters and realtime merges', () => {
     expect(mergeIncident(incidents, { ...summary, status: 'closed' })).toEqual([])
     expect(mergeIncident(incidents, { ...summary, lat: null, lon: null })).toEqual([])
     expect(mergeIncident(incidents, null)).toBe(incidents)
+  })
+})
+
+describe('the opening view', () => {
+  it('is the box around the located devices, or nothing to fit', () => {
+    expect(fitBounds([device({ lat: 37.05, lon: 115.66 }), device({ lat: 37.07, lon: 115.68 }), device({ lat: Number.NaN, lon: 1 })]))
+      .toEqual({ south: 37.05, west: 115.66, north: 37.07, east: 115.68 })
+    expect(fitBounds([device({ lat: Number.NaN, lon: Number.NaN })])).toBeNull()
+    expect(fitBounds([])).toBeNull()
+  })
+})
+
+describe('base-map labels', () => {
+  it('estimates text widths: a CJK character an em, a Latin one 0.6 em', () => {
+    expect(textWidth('城关派出所', 12)).toBe(60)
+    expect(textWidth('No.5', 10)).toBe(24)
+    expect(textWidth('', 12)).toBe(0)
+  })
+
+  it('places boxes as the CSS draws them: roads centred, places beside the dot, sites from the badge', () => {
+    expect(labelBox('place', { x: 100, y: 50 }, '火车站')).toEqual({ x: 106, y: 42, width: 36, height: 16 })
+    expect(labelBox('place', { x: 100, y: 50 }, '火车站', 'left')).toEqual({ x: 58, y: 42, width: 36, height: 16 })
+    expect(labelBox('site', { x: 100, y: 50 }, '交警大队')).toEqual({ x: 91, y: 41, width: 70, height: 18 })
+    expect(labelBox('site', { x: 100, y: 50 }, '交警大队', 'left')).toEqual({ x: 39, y: 41, width: 70, height: 18 })
+    expect(labelBox('road', { x: 100, y: 50 }, '人民路')).toEqual({ x: 82, y: 42, width: 36, height: 16 }) // 3 × 11 px and 1 px spacing each
+    expect(labelSides('road')).toEqual(['right'])
+    expect(labelSides('site')).toEqual(['right', 'left'])
+    expect(markerBox({ x: 10, y: 20 }, 12)).toEqual({ x: 4, y: 14, width: 12, height: 12 })
+  })
+
+  const box = (x: number, y: number, width = 60) => ({ x, y, width, height: 16 })
+
+  it('hides the lower-priority label of two that touch, and keeps labels that stand apart', () => {
+    const placed = declutterLabels([
+      { id: 0, kind: 'place', boxes: [box(0, 0)] }, // under the site: hidden, though it comes first
+      { id: 1, kind: 'site', boxes: [box(30, 5)] },
+      { id: 2, kind: 'road', boxes: [box(200, 0)] }, // a place 1 px below it (within the gap) wins
+      { id: 3, kind: 'place', boxes: [box(200, 17)] },
+      { id: 4, kind: 'place', boxes: [box(0, 40)] }, // 19 px below the site: kept
+      { id: 5, kind: 'place', boxes: [box(10, 42)] }, // on id 4, which came first
+    ])
+    expect([...placed.keys()].sort()).toEqual([1, 3, 4])
+    expect(declutterLabels([{ id: 7, kind: 'road', boxes: [box(0, 0)] }, { id: 8, kind: 'road', boxes: [box(70, 0)] }]).size).toBe(2)
+    expect([...declutterLabels([{ id: 7, kind: 'road', boxes: [box(0, 0)] }, { id: 8, kind: 'road', boxes: [box(61, 0)] }]).keys()]).toEqual([7])
+  })
+
+  it('keeps names off markers: the other side when one side is taken, hidden when both are', () => {
+    const camera = markerBox({ x: 80, y: 8 }, 12) // right of the point at (50, 8)
+    const placed = declutterLabels([
+      { id: 0, kind: 'site', boxes: [box(50, 0), box(-10, 0)] }, // right covers the camera: goes left
+      { id: 1, kind: 'place', boxes: [box(500, 0), box(440, 0)] }, // free on the right
+      { id: 2, kind: 'place', boxes: [box(52, 0), box(-8, 0)] }, // right on the camera, left on the site: hidden
+    ], [camera])
+    expect(placed).toEqual(new Map([[0, 1], [1, 0]]))
+  })
+
+  it('declutters thousands of markers and labels in a moment', () => {
+    const obstacles = Array.from({ length: 3000 }, (_, i) => markerBox({ x: (i * 37) % 2000, y: Math.floor(i / 50) * 30 }, 12))
+    const labels = Array.from({ length: 500 }, (_, i) => ({ id: i, kind: 'place' as const, boxes: [box((i * 53) % 2000, (i * 7) % 1800), box((i * 53) % 2000 - 70, (i * 7) % 1800)] }))
+    const started = performance.now()
+    const placed = declutterLabels(labels, obstacles)
+    expect(performance.now() - started).toBeLessThan(200)
+    expect(placed.size).toBeGreaterThan(0)
+  })
+})
+
+describe('the nearby-camera circle', () => {
+  it('is boxed by the points its radius away north, south, east and west', () => {
+    const b = circleBounds(C, 500)
+    expect(dist(C, { lat: b.north, lon: C.lon })).toBeCloseTo(500, 0)
+    expect(dist(C, { lat: b.south, lon: C.lon })).toBeCloseTo(500, 0)
+    expect(dist(C, { lat: C.lat, lon: b.east })).toBeCloseTo(500, 0)
+    expect(dist(C, { lat: C.lat, lon: b.west })).toBeCloseTo(500, 0)
+    expect(b.north).toBeGreaterThan(C.lat)
+    expect(b.west).toBeLessThan(C.lon)
   })
 })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Alarm } from '../../api/alarms.ts'
-import { alarmOf, applyToOpen, applyToPage, detailParts, matchesQuery, mergeAlarm } from './alarm-model.ts'
+import { alarmCauses, alarmOf, buttonRowWidth, applyToOpen, applyToPage, detailParts, matchesQuery, mergeAlarm, reasonText, type AlarmCause } from './alarm-model.ts'
 
 const alarm = (id: string, raisedAt: string, extra: Partial<Alarm> = {}): Alarm => ({
   id, raisedAt, kind: 'device_offline', severity: 'warning', deviceId: 'd1', deviceName: '人民路口', lat: null, lon: null, details: {},
@@ -57,5 +57,36 @@ describe('alarm details', () => {
     expect(detailParts('face', { score: 0.934 })).toEqual([{ key: 'score', params: { score: 93 } }])
     expect(detailParts('device_offline', { reason: 'ONVIF: unreachable', from: 'online' })).toEqual([{ key: 'reason', params: { reason: 'ONVIF: unreachable' } }])
     expect(detailParts('device_offline', { reason: null })).toEqual([])
+  })
+
+  it('carries the coded causes beside the raw text, skipping malformed ones', () => {
+    const details = {
+      reason: 'ONVIF 10.0.0.5:80: health check failed: connection refused',
+      reasonCode: 'onvif_refused',
+      reasons: [{ code: 'onvif_refused', params: { address: '10.0.0.5:80', nested: { x: 1 } } }, { code: 'Bad Code', params: {} }, 'junk', { params: {} }],
+    }
+    expect(detailParts('device_offline', details)).toEqual([
+      { key: 'reason', params: { reason: details.reason }, causes: [{ code: 'onvif_refused', params: { address: '10.0.0.5:80' } }] },
+    ])
+    expect(alarmCauses({ reasons: 'onvif_refused' })).toEqual([])
+    expect(alarmCauses({ reasons: [{ code: 'stream_exit', params: { code: 1 } }, { code: 'stream_ended' }] }))
+      .toEqual([{ code: 'stream_exit', params: { code: 1 } }, { code: 'stream_ended', params: {} }])
+  })
+
+  it('words every cause, or falls back to the raw text when one of them has no wording', () => {
+    const causes: AlarmCause[] = [{ code: 'a', params: {} }, { code: 'b', params: { n: 2 } }]
+    const part = { key: 'reason' as const, params: { reason: 'raw text' }, causes }
+    const words: Record<string, string> = { a: '甲', b: '乙' }
+    expect(reasonText(part, (c) => words[c.code] ?? null, '，')).toBe('甲，乙')
+    expect(reasonText(part, (c) => (c.code === 'a' ? '甲' : null), '，')).toBe('raw text')
+    expect(reasonText({ key: 'reason', params: { reason: 'raw text' } }, () => '甲', '，')).toBe('raw text')
+  })
+})
+
+describe('the actions column', () => {
+  it('is as wide as its buttons\' words in each language', () => {
+    expect(buttonRowWidth(['确认', '新建警情', '关联警情'])).toBe(240)
+    expect(buttonRowWidth(['Acknowledge', 'New incident', 'Join incident'])).toBe(390)
+    expect(buttonRowWidth([])).toBe(30)
   })
 })

@@ -174,6 +174,125 @@ export function rectangleArea(a: LatLon, b: LatLon): DrawnArea {
 }
 
 // ---------------------------------------------------------------------------------------------------
+// The opening view and the base map's labels
+
+/** Padding (px) kept around the devices when the map opens fitted to them. */
+export const FIT_PADDING_PX = 40
+/** The closest the opening fit zooms (one camera, or a few on one corner): street level, not a single roof. */
+export const FIT_MAX_ZOOM = 17
+
+/** What the map opens on: the box around every located device, or null when none is located (the configured centre then). */
+export function fitBounds(devices: readonly Pick<MapDevice, 'lat' | 'lon'>[]): Bounds | null {
+  return boundsOf(devices.filter((d) => Number.isFinite(d.lat) && Number.isFinite(d.lon)))
+}
+
+/** The box (degrees) around a circle: what the map shows of a focus and its radius (the nearby-camera search). */
+export function circleBounds(center: LatLon, radiusM: number): Bounds {
+  return {
+    south: offsetPoint(center, 180, radiusM).lat,
+    north: offsetPoint(center, 0, radiusM).lat,
+    west: offsetPoint(center, 270, radiusM).lon,
+    east: offsetPoint(center, 90, radiusM).lon,
+  }
+}
+
+/** A screen box in pixels (x to the right, y down). */
+export interface Box { x: number; y: number; width: number; height: number }
+
+export type LabelKind = 'site' | 'place' | 'road'
+/** Where a name sits beside its point: right of it (the default), or left when the right is taken. */
+export type LabelSide = 'right' | 'left'
+
+/** Which labels are placed first: police sites, then places, then roads. */
+const LABEL_PRIORITY: Record<LabelKind, number> = { site: 3, place: 2, road: 1 }
+/** Wide characters (CJK, full-width forms) are an em wide; others about 0.6 em. */
+const WIDE = /[\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]/
+
+/** Estimated width (px) of a line of text in a `fontPx` font: no DOM measuring on every zoom step. */
+export function textWidth(text: string, fontPx: number): number {
+  let em = 0
+  for (const ch of text) em += WIDE.test(ch) ? 1 : 0.6
+  return em * fontPx
+}
+
+/**
+ * Where a base label is drawn around its anchor point `at` (pixels), as SiteMap's CSS places it:
+ * a road name centred on the road (11 px, 1 px letter spacing); a place name 6 px beside its dot
+ * (12 px); a site's 18 px badge centred on the point with its name 4 px beside it (12 px).
+ */
+export function labelBox(kind: LabelKind, at: { x: number; y: number }, text: string, side: LabelSide = 'right'): Box {
+  if (kind === 'road') {
+    const width = textWidth(text, 11) + text.length
+    return { x: at.x - width / 2, y: at.y - 8, width, height: 16 }
+  }
+  const width = textWidth(text, 12)
+  if (kind === 'place') return { x: side === 'right' ? at.x + 6 : at.x - 6 - width, y: at.y - 8, width, height: 16 }
+  const full = 18 + 4 + width
+  return { x: side === 'right' ? at.x - 9 : at.x + 9 - full, y: at.y - 9, width: full, height: 18 }
+}
+
+/** The placements tried for a label, in order: roads only on the road; names right of their point, else left. */
+export function labelSides(kind: LabelKind): LabelSide[] {
+  return kind === 'road' ? ['right'] : ['right', 'left']
+}
+
+/** Boxes bucketed on a coarse grid, so a label is tested against its neighbours only (thousands of cameras). */
+class BoxGrid {
+  private cells = new Map<string, Box[]>()
+  constructor(private readonly cell = 64) {}
+  private keys(b: Box, gap: number): string[] {
+    const keys: string[] = []
+    const x0 = Math.floor((b.x - gap) / this.cell)
+    const x1 = Math.floor((b.x + b.width + gap) / this.cell)
+    const y0 = Math.floor((b.y - gap) / this.cell)
+    const y1 = Math.floor((b.y + b.height + gap) / this.cell)
+    for (let x = x0; x <= x1; x++) for (let y = y0; y <= y1; y++) keys.push(`${x},${y}`)
+    return keys
+  }
+  add(b: Box): void {
+    for (const k of this.keys(b, 0)) {
+      const list = this.cells.get(k)
+      if (list) list.push(b)
+      else this.cells.set(k, [b])
+    }
+  }
+  hits(b: Box, gap: number): boolean {
+    for (const k of this.keys(b, gap)) for (const o of this.cells.get(k) ?? []) if (overlaps(o, b, gap)) return true
+    return false
+  }
+}
+
+function overlaps(a: Box, b: Box, gap: number): boolean {
+  return a.x < b.x + b.width + gap && b.x < a.x + a.width + gap && a.y < b.y + b.height + gap && b.y < a.y + a.height + gap
+}
+
+/**
+ * Where to show each base label so that none covers another or a marker: markers (`obstacles`:
+ * camera dots, incidents) always stay; then, by priority (sites, places, roads; first come first
+ * within a kind), each label takes the first of its placements that keeps `gap` px from everything
+ * placed before, or is hidden. Returns label id → index of the placement taken. Run per zoom level:
+ * zoomed in, things move apart and hidden names come back.
+ */
+export function declutterLabels(labels: readonly { id: number; kind: LabelKind; boxes: readonly Box[] }[], obstacles: readonly Box[] = [], gap = 2): Map<number, number> {
+  const taken = new BoxGrid()
+  for (const o of obstacles) taken.add(o)
+  const order = labels.map((l, i) => ({ l, i })).sort((a, b) => LABEL_PRIORITY[b.l.kind] - LABEL_PRIORITY[a.l.kind] || a.i - b.i)
+  const placed = new Map<number, number>()
+  for (const { l } of order) {
+    const at = l.boxes.findIndex((b) => !taken.hits(b, gap))
+    if (at < 0) continue
+    taken.add(l.boxes[at]!)
+    placed.set(l.id, at)
+  }
+  return placed
+}
+
+/** A marker's box on screen: `size` px square centred on its point (a camera's dot, an incident's ring). */
+export function markerBox(at: { x: number; y: number }, size: number): Box {
+  return { x: at.x - size / 2, y: at.y - size / 2, width: size, height: size }
+}
+
+// ---------------------------------------------------------------------------------------------------
 // The drawing interaction: a small state machine fed by map events (SiteMap turns Leaflet events into actions).
 
 export type DrawMode = 'point' | 'rectangle' | 'polygon'
