@@ -19,7 +19,10 @@ const FootageBody = Type.Object({
   reason: Type.Optional(Type.String({ maxLength: 500 })),
   incidentId: Type.Optional(Type.String({ format: 'uuid', description: 'The incident the footage is watched for: recorded in the audit row (details.incidentId)' })),
 });
-const Footage = Type.Object({ url: Type.String(), expiresAt: DateTime, segments: Type.Integer() });
+const Footage = Type.Object({
+  url: Type.String(), expiresAt: DateTime, segments: Type.Integer(),
+  codec: Type.Union([StringEnum(['h264', 'hevc'] as const), Type.Null()], { description: 'What the footage was recorded in (the main stream, copied as the camera sends it); null when unknown' }),
+});
 
 /** People's footage API (console process): a camera's day timeline, and footage playback URLs (audited). */
 export const recordingUserRoutes = fp(async (app: App, opts: { footage: FootageService }) => {

@@ -5,7 +5,8 @@ import type { AuditLog } from '../../core/audit/types.ts';
 import type { MediaClaims } from '../../core/crypto.ts';
 import { badRequest, forbidden, notFound } from '../../core/http/errors.ts';
 import type { Principal } from '../../core/identity/types.ts';
-import type { DeviceService } from '../devices/service.ts';
+import { profileEncodings, type DeviceService } from '../devices/service.ts';
+import { videoCodecOf, type VideoCodec } from '../streams/decide.ts';
 import type { MediaLayout } from '../streams/layout.ts';
 import { mediaPath, mintMediaToken, type MediaAuth, type MediaSigner } from '../streams/media-auth.ts';
 import { vodPlaylist, type PlaylistSegment } from './playlist.ts';
@@ -86,7 +87,11 @@ export function createRecordingService({ repo }: { repo: RecordingRepository }) 
 export type RecordingService = ReturnType<typeof createRecordingService>;
 
 /** What playing footage returns to the person. */
-export interface FootageTicket { url: string; expiresAt: Date; segments: number }
+/**
+ * `codec`: what the footage was recorded in — the main stream's, copied as the camera sends it (h264, hevc);
+ * null when the registry does not know. A browser that cannot decode it is told so rather than shown an error.
+ */
+export interface FootageTicket { url: string; expiresAt: Date; segments: number; codec: VideoCodec | null }
 
 /**
  * Footage for people (console process): a camera's day timeline, and footage playback:
@@ -124,7 +129,8 @@ export function createFootageService(deps: {
         actor, action: 'footage.view', targetType: 'device', targetId: device.id, reason: range.reason,
         details: { name: device.name, from, to, segments, kid, ...(range.incidentId ? { incidentId: range.incidentId } : {}) }, ...meta,
       });
-      return { url: `${base}${mediaPath('vod', device.id, token)}`, expiresAt, segments };
+      const codec = videoCodecOf(profileEncodings(device).encoding);
+      return { url: `${base}${mediaPath('vod', device.id, token)}`, expiresAt, segments, codec };
     },
   };
 }

@@ -373,6 +373,24 @@ describe('footage API (console)', () => {
     expect((await consoleApp.inject({ method: 'GET', url: `/api/devices/${randomUUID()}/timeline`, headers: { cookie: investigator } })).statusCode).toBe(404);
   });
 
+  it('says what the footage was recorded in: the main stream\'s codec, copied as the camera sends it', async () => {
+    const devices = createDeviceService({ repo: createDeviceRepository(platform.pool), boxKey: platform.keys.box });
+    const hevc = (await devices.create({
+      name: '出厂默认球机录像', streams: { main: 'rtsp://127.0.0.1:8554/h265', sub: 'rtsp://127.0.0.1:8554/h264' },
+      profiles: [
+        { token: 'sub', name: 'subStream', encoding: 'H264', width: 640, height: 360, rtspUri: 'rtsp://127.0.0.1:8554/h264' },
+        { token: 'main', name: 'mainStream', encoding: 'H265', width: 1920, height: 1080, rtspUri: 'rtsp://127.0.0.1:8554/h265' },
+      ],
+    })).id;
+    const now = Date.now();
+    const res = await consoleApp.inject({
+      method: 'POST', url: `/api/devices/${hevc}/footage`, headers: { cookie: investigator },
+      payload: { from: new Date(now - 3_600_000).toISOString(), to: new Date(now - 60_000).toISOString(), reason: '编码测试' },
+    });
+    expect(res.statusCode, res.body).toBe(200);
+    expect(res.json().codec).toBe('hevc');
+  });
+
   it('hands out a footage URL bound to the user, camera and range, and audits the view', async () => {
     const segments = await rows(cam);
     const from = segments[0]!.startsAt.toISOString();
@@ -381,6 +399,7 @@ describe('footage API (console)', () => {
     expect(res.statusCode, res.body).toBe(200);
     const body = res.json();
     expect(body.segments).toBe(5);
+    expect(body.codec).toBeNull(); // no ONVIF profile says what this camera sends
     expect(body.url).toMatch(new RegExp(`^${mediaBase}/media/vod/${cam}/[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+/index\\.m3u8$`));
     expect(Date.parse(body.expiresAt)).toBeGreaterThan(Date.now());
     const playlist = await fetch(body.url);

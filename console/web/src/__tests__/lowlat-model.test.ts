@@ -9,6 +9,7 @@ import {
   chooseStream,
   clockOffsetMs,
   codecLabel,
+  footageDecodes,
   latencyFrom,
   mainDecodes,
   mimeOf,
@@ -245,5 +246,16 @@ describe('chooseStream', () => {
     expect(['avc1.64001f', 'h264', 'hvc1.1.6.L93.B0', 'hev1.1.6.L93.B0', 'hevc', 'H265', 'mp4v.20.9', null].map(codecLabel)).toEqual([
       'H.264', 'H.264', 'H.265', 'H.265', 'H.265', 'H.265', 'MP4V', null,
     ])
+  })
+})
+
+describe('footage in the camera\'s own codec', () => {
+  it('plays H.264 and unknown codecs, and H.265 only where the browser decodes HEVC', () => {
+    const none = () => false
+    const hevc = (mime: string) => mime.includes('hvc1')
+    expect(footageDecodes('h264', none)).toBe(true)
+    expect(footageDecodes(null, none)).toBe(true)
+    expect(footageDecodes('hevc', none)).toBe(false)
+    expect(footageDecodes('hevc', hevc)).toBe(true)
   })
 })

@@ -110,6 +110,8 @@ describe('streams', () => {
     expect(streamFor({ grid: 16, focused: true, fullscreen: false, hasSub: true })).toBe('main')
     expect(streamFor({ grid: 4, focused: false, fullscreen: true, hasSub: true })).toBe('main')
     expect(streamFor({ grid: 1, focused: false, fullscreen: false, hasSub: true })).toBe('main')
+    expect(streamFor({ grid: 4, focused: false, fullscreen: false, hasSub: true })).toBe('main')
+    expect(streamFor({ grid: 9, focused: false, fullscreen: false, hasSub: true })).toBe('sub')
   })
 })
 

@@ -77,6 +77,8 @@ export interface FootageTicket {
   url: string
   expiresAt: string
   segments: number
+  /** What the footage was recorded in (the main stream as the camera sends it); null when unknown. */
+  codec?: 'h264' | 'hevc' | null
 }
 
 /**

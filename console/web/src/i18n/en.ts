@@ -340,6 +340,7 @@ const en: MessageSchema = {
     pickHint: 'Click the timeline to choose where to play from',
     opening: 'Opening footage…',
     noneAfter: 'No footage after this time on this day',
+    hevcUnsupported: 'This camera records in H.265, which this browser cannot decode. Export the footage (the package keeps the original codec) and play it in a local player, or use a browser with H.265 support (Edge or Safari with hardware decoding).',
     playFailed: 'Footage playback failed ({detail})',
     playingRange: 'Playing {range}',
     rate: 'Speed',

@@ -340,6 +340,7 @@ const zhCN = {
     pickHint: '请在时间轴上点击选择播放时间',
     opening: '正在打开录像…',
     noneAfter: '该时间之后当日没有录像',
+    hevcUnsupported: '该摄像机的录像为 H.265 编码，本浏览器无法解码。可导出证据包（保持原始编码）用本地播放器查看，或改用支持 H.265 硬件解码的浏览器（Edge、Safari）。',
     playFailed: '录像播放失败（{detail}）',
     playingRange: '播放区间 {range}',
     rate: '倍速',

@@ -283,6 +283,14 @@ export type ViewSize = 'small' | 'large'
 /** A common H.265 Main profile string: tested before the camera's exact one (which is known only once an init was seen). */
 export const HEVC_PROBE_MIME = 'video/mp4; codecs="hvc1.1.6.L120.90"'
 
+/**
+ * Whether footage recorded in `codec` plays here: H.264 everywhere MSE is; H.265 (recordings keep the
+ * camera's codec) only where the browser decodes HEVC; unknown codecs are tried (hls.js then says what failed).
+ */
+export function footageDecodes(codec: 'h264' | 'hevc' | null, isTypeSupported: (mime: string) => boolean): boolean {
+  return codec !== 'hevc' || isTypeSupported(HEVC_PROBE_MIME)
+}
+
 export type StreamWhy = 'small' | 'decodes' | 'undecodable' | 'transcode' | 'unknown'
 
 export interface StreamPick {

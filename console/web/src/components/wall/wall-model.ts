@@ -133,11 +133,12 @@ export function nextTourPage(page: number, count: number, slots: number): number
 }
 
 /**
- * Which stream a tile asks for: the focused (or full-screen, or only) tile the main stream; small
+ * Which stream a tile asks for: the focused (or full-screen) tile and the tiles of a 1- or 4-tile wall the main stream; small
  * tiles the sub stream when the camera has one.
  */
 export function streamFor(opts: { grid: WallGrid; focused: boolean; fullscreen: boolean; hasSub: boolean }): StreamChoice {
-  if (opts.focused || opts.fullscreen || opts.grid === 1) return 'main'
+  // A quarter of a control-room screen (≈ 960×540) is larger than a D1/360p sub stream: 1- and 4-tile walls play main.
+  if (opts.focused || opts.fullscreen || opts.grid <= 4) return 'main'
   return opts.hasSub ? 'sub' : 'main'
 }
 
