@@ -11,6 +11,7 @@ import { SimSpecError } from '../../gateway/simulator/encoding.ts';
 import { startSimulator, type Simulator } from '../../gateway/simulator/simulator.ts';
 import { encodeTestFile, ffmpegMarker, streamSize } from '../../gateway/simulator/source.ts';
 import type { SimCamera } from '../../gateway/simulator/types.ts';
+import { run, withCreds } from '../helpers/process.ts';
 
 /**
  * Cameras as they are: a factory-default dome (H.265 main stream, 4 s GOP, H.264 sub stream) at
@@ -29,24 +30,6 @@ let dome: SimCamera;
 let looped: SimCamera;
 let work: string;
 
-interface Run { code: number | null; stdout: string; stderr: string }
-
-/** A client in its own process group, killed with it on timeout. */
-function run(cmd: string, args: string[], timeoutMs = 20_000): Promise<Run> {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
-  const timer = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, timeoutMs);
-  return new Promise((resolve) => {
-    child.on('error', (e) => { stderr += String(e); });
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
-
-const withCreds = (cam: SimCamera, profile: 'main' | 'sub' = 'main') =>
-  cam.rtspUri(profile).replace('rtsp://', `rtsp://${cam.spec.username}:${encodeURIComponent(cam.spec.password)}@`);
 
 async function probeStream(cam: SimCamera, profile: 'main' | 'sub'): Promise<Record<string, unknown>> {
   const r = await run('ffprobe', ['-v', 'error', '-rtsp_transport', 'tcp', '-show_streams', '-of', 'json', withCreds(cam, profile)]);

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,6 +10,7 @@ import { SimSpecError } from '../../gateway/simulator/encoding.ts';
 import { startSimulator, type Simulator } from '../../gateway/simulator/simulator.ts';
 import { ffmpegMarker } from '../../gateway/simulator/source.ts';
 import type { SimCamera } from '../../gateway/simulator/types.ts';
+import { run, withCreds } from '../helpers/process.ts';
 
 /**
  * A camera reconfigured from its web page (Simulator.reconfigure): a size change reaches a connected
@@ -23,24 +24,6 @@ let sim: Simulator;
 let cam: SimCamera;
 let work: string;
 
-interface Run { code: number | null; stdout: string; stderr: string }
-
-/** A client in its own process group, killed with it on timeout. */
-function run(cmd: string, args: string[], timeoutMs = 20_000): Promise<Run> {
-  const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-  child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
-  const timer = setTimeout(() => { try { process.kill(-child.pid!, 'SIGKILL'); } catch { /* gone */ } }, timeoutMs);
-  return new Promise((resolve) => {
-    child.on('error', (e) => { stderr += String(e); });
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, stdout, stderr }); });
-  });
-}
-
-const withCreds = (c: SimCamera, profile: 'main' | 'sub' = 'main') =>
-  c.rtspUri(profile).replace('rtsp://', `rtsp://${c.spec.username}:${encodeURIComponent(c.spec.password)}@`);
 const basic = (c: SimCamera) => `Basic ${Buffer.from(`${c.spec.username}:${c.spec.password}`).toString('base64')}`;
 
 async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
