@@ -175,8 +175,9 @@ export async function startRtspServer(
 
   function onData(conn: Conn, d: Buffer): void {
     conn.lastSeen = Date.now();
-    // A client that sends requests but does not read the answers is not worth buffering for.
-    if (conn.socket.writableLength > HIGH_WATER && !conn.session?.unsubscribe) { conn.socket.destroy(); return; }
+    // A client that sends requests but does not read the answers is not worth buffering for. A client with a
+    // session may still have media queued from playing (PAUSE, then TEARDOWN while it stopped reading): answer it.
+    if (conn.socket.writableLength > HIGH_WATER && !conn.session) { conn.socket.destroy(); return; }
     conn.buf = conn.buf.length ? Buffer.concat([conn.buf, d]) : d;
     for (;;) {
       const r = parseNext(conn.buf);
