@@ -44,13 +44,15 @@ const iso = (ms: number) => new Date(ms).toISOString();
 const stamp = (ms: number) => iso(ms).replace(/[-:]/g, '').slice(0, 15) + 'Z';
 
 let segment: string;
-const cams: Record<'a' | 'b' | 'c', string> = { a: '', b: '', c: '' };
+/** A 10 s H.265 segment, as a factory-default dome records (4 s GOP). */
+let hevcSegment: string;
+const cams: Record<'a' | 'b' | 'c' | 'h', string> = { a: '', b: '', c: '', h: '' };
 
 /**
  * Index `count` 10 s segments of `deviceId` from T0 (slot i at T0 + i·10 s); `kind` of a slot:
  * a copy of the generated segment, garbage bytes (not MPEG-TS), missing file, or no row at all.
  */
-async function record(deviceId: string, kinds: ('ts' | 'garbage' | 'missing' | 'none')[]) {
+async function record(deviceId: string, kinds: ('ts' | 'garbage' | 'missing' | 'none')[], source = segment) {
   const media = join(platform.config.dataDir, 'media');
   const rows = [];
   for (const [i, kind] of kinds.entries()) {
@@ -58,9 +60,9 @@ async function record(deviceId: string, kinds: ('ts' | 'garbage' | 'missing' | '
     const start = T0 + i * SEG_MS;
     const rel = `rec/${deviceId}/${stamp(start).slice(0, 8)}/${stamp(start)}.ts`;
     mkdirSync(join(media, rel, '..'), { recursive: true });
-    if (kind === 'ts') copyFileSync(segment, join(media, rel));
+    if (kind === 'ts') copyFileSync(source, join(media, rel));
     if (kind === 'garbage') writeFileSync(join(media, rel), Buffer.alloc(4096, 0x41));
-    rows.push({ deviceId, startsAt: new Date(start), endsAt: new Date(start + SEG_MS), path: rel, bytes: kind === 'ts' ? statSync(segment).size : 4096 });
+    rows.push({ deviceId, startsAt: new Date(start), endsAt: new Date(start + SEG_MS), path: rel, bytes: kind === 'ts' ? statSync(source).size : 4096 });
   }
   await createRecordingRepository(platform.pool).insertSegments(rows, platform.config.gateway.nodeId);
 }
@@ -141,12 +143,16 @@ beforeAll(async () => {
   segment = join(scratch, 'seg.ts');
   execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25', '-t', '10',
     '-c:v', 'libx264', '-preset', 'ultrafast', '-b:v', '300k', '-g', '50', '-f', 'mpegts', '-y', segment]);
+  hevcSegment = join(scratch, 'seg-hevc.ts');
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x180:rate=25', '-t', '10',
+    '-c:v', 'libx265', '-preset', 'ultrafast', '-x265-params', 'log-level=error:keyint=100:min-keyint=100:scenecut=0', '-b:v', '300k', '-f', 'mpegts', '-y', hevcSegment]);
   const devices = createDeviceService({ repo: createDeviceRepository(platform.pool), boxKey: platform.keys.box });
-  for (const k of ['a', 'b', 'c'] as const) cams[k] = (await devices.create({ name: `导出相机-${k}`, streams: { main: `rtsp://127.0.0.1:9/${k}` } })).id;
+  for (const k of ['a', 'b', 'c', 'h'] as const) cams[k] = (await devices.create({ name: `导出相机-${k}`, streams: { main: `rtsp://127.0.0.1:9/${k}` } })).id;
   await record(cams.a, ['ts', 'ts', 'ts', 'ts', 'ts', 'ts']);
   // b: 0–30 s footage, 30–40 s nothing recorded, 40–50 s not MPEG-TS, 50–60 s file gone.
   await record(cams.b, ['ts', 'ts', 'ts', 'none', 'garbage', 'missing']);
   await record(cams.c, ['garbage']);
+  await record(cams.h, ['ts', 'ts', 'ts'], hevcSegment);
 
   gateway = await startGateway(platform);
   consoleApp = await buildConsole(platform);
@@ -198,10 +204,10 @@ describe('an export', () => {
     expect(statSync(zip).size).toBe(done.bytes);
     const names = (await entries(zip)).map((e) => e.name).sort();
     expect(names).toEqual(['manifest.json', 'manifest.sig', done.delivered![0]!.file, `snapshots/${snapId}.jpg`].sort());
-    // The cut starts at the keyframe before the start (GOP 2 s): within one segment of 50 s.
+    // The cut starts at the keyframe at or before the start (GOP 2 s: T0 + 4 s) and ends at the end asked for.
     const secs = await duration(await extract(zip, done.delivered![0]!.file));
     expect(secs).toBeGreaterThanOrEqual(50);
-    expect(secs).toBeLessThanOrEqual(60);
+    expect(secs).toBeLessThanOrEqual(52.1);
 
     const audit = await platform.pool.query(`SELECT action, actor_name FROM audit_log WHERE target_id = $1 ORDER BY id`, [id]);
     expect(audit.rows.map((r) => r.action)).toEqual(['export.request', 'export.completed', 'export.download']);
@@ -276,6 +282,33 @@ describe('an export', () => {
     const child = verify(truncated);
     expect(child.status).toBe(2);
     expect(child.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^FAILED: .*truncated\.zip: not a readable ZIP file/)]);
+  });
+});
+
+describe('an H.265 camera', () => {
+  it('is exported in its own codec (no re-encode), tagged hvc1, and verifies', async () => {
+    const res = await request(investigator.cookie, { caseNumber: 'A-2026-265', reason: 'H.265 取证', items: [{ deviceId: cams.h, from: iso(T0 + 5_000), to: iso(T0 + 25_000) }] });
+    expect(res.statusCode).toBe(202);
+    const done = await finished(investigator.cookie, res.json().export.id);
+    expect(done).toMatchObject({ status: 'done', gaps: [] });
+    const zip = await download(investigator.cookie, done.id as string);
+    const mp4 = await extract(zip, done.delivered![0]!.file);
+    const probed = JSON.parse((await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,codec_tag_string,width,height:format=duration', '-of', 'json', mp4])).stdout) as
+      { streams: { codec_name: string; codec_tag_string: string; width: number; height: number }[]; format: { duration: string } };
+    expect(probed.streams).toEqual([{ codec_name: 'hevc', codec_tag_string: 'hvc1', width: 320, height: 180 }]);
+    // GOP 4 s (keyframes 0, 4 and 8 s into each file): the cut starts at T0 + 4 s.
+    expect(Number(probed.format.duration)).toBeGreaterThanOrEqual(20);
+    expect(Number(probed.format.duration)).toBeLessThanOrEqual(24.1);
+    // Stream copy, not a re-encode: the MP4's pictures are the recording's, bit for bit,
+    // from its keyframe 4 s in (display frame 100 at 25 fps).
+    const frames = async (file: string) => (await run('ffmpeg', ['-v', 'error', '-i', file, '-map', '0:v:0', '-f', 'framemd5', '-'], { maxBuffer: 16 * 1024 * 1024 })).stdout
+      .split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(',').at(-1)!.trim());
+    const recorded = await frames(hevcSegment);
+    const exported = await frames(mp4);
+    expect(recorded.indexOf(exported[0]!)).toBe(100);
+    expect(exported.slice(0, 150)).toEqual(recorded.slice(100, 250));
+    const verdict = verify(zip);
+    expect(verdict.status, verdict.stdout + verdict.stderr).toBe(0);
   });
 });
 

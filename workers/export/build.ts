@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { link, mkdir, open, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, rm, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { HttpError } from '../../core/http/errors.ts';
@@ -9,16 +9,20 @@ import type { WorkerDeps } from '../deps.ts';
 import type { MediaAccess } from '../media.ts';
 import type { Result } from '../jobs.ts';
 import { PermanentJobError } from '../runner.ts';
-import { cutToMp4 } from './ffmpeg.ts';
-import { manifestBytes, planCut, signManifest, type PlanSegment } from './manifest.ts';
-import { hashInThread, packInThread } from './package.ts';
+import { prepareCut } from './ffmpeg.ts';
+import { planCut, type PlanSegment } from './manifest.ts';
+import { buildInThread, type BuildInput } from './package.ts';
 import { createExportRepository } from './repository.ts';
-import { MANIFEST_NAME, SIGNATURE_NAME, type ExportStage, type Manifest, type ManifestCamera } from './types.ts';
+import type { ExportStage, Manifest, ManifestCamera } from './types.ts';
 
 /** Progress goes to the row and the job at most this often. */
 const PROGRESS_EVERY_MS = 500;
-/** Where each stage's share of the bar starts and ends. */
-const STAGE_SPAN: Record<ExportStage, [number, number]> = { fetching: [0, 10], cutting: [10, 60], hashing: [60, 80], packing: [80, 99] };
+/**
+ * Where each stage's share of the bar starts and ends: fetching the segments (only where the
+ * media directory is not shared), then cutting, hashing and zipping in one pass.
+ */
+const stageSpans = (fetching: boolean): Record<ExportStage, [number, number]> =>
+  fetching ? { fetching: [0, 40], packing: [40, 99] } : { fetching: [0, 0], packing: [0, 99] };
 const SYSTEM = { kind: 'system', userId: null, username: 'workers' } as const;
 
 export interface BuildContext {
@@ -95,20 +99,21 @@ export async function buildExport(deps: WorkerDeps, exportId: string, ctx: Build
   let stageBytes = 0;
   let stageTotal = 1;
   let last = 0;
+  const spans = stageSpans(!media.shared);
   const report = async (force = false) => {
     const now = Date.now();
     if (!force && now - last < PROGRESS_EVERY_MS) return;
     last = now;
-    const [a, b] = STAGE_SPAN[stage];
+    const [a, b] = spans[stage];
     const p = { percent: Math.round(a + (b - a) * Math.min(1, stageBytes / Math.max(1, stageTotal))), bytes: stageBytes, stage };
     await Promise.all([repo.progress(exportId, p), ctx.progress(p)]);
   };
   // A progress write that fails (database blip) must not fail the export.
   const quiet = (err: unknown) => ctx.log.warn({ err, exportId }, 'could not store export progress');
   // How long each stage took, logged with the result (where the time goes on a slow export).
-  const took: Partial<Record<ExportStage, number>> = {};
+  const took: Partial<Record<ExportStage | 'planning', number>> = {};
   let stageStarted = performance.now();
-  const mark = () => { took[stage] = Math.round((took[stage] ?? 0) + performance.now() - stageStarted); stageStarted = performance.now(); };
+  const mark = (name: ExportStage | 'planning' = stage) => { took[name] = Math.round((took[name] ?? 0) + performance.now() - stageStarted); stageStarted = performance.now(); };
   const enter = async (s: ExportStage, total: number) => { mark(); stage = s; stageBytes = 0; stageTotal = total; await report(true); };
 
   try {
@@ -120,35 +125,26 @@ export async function buildExport(deps: WorkerDeps, exportId: string, ctx: Build
     const totalBytes = cams.reduce((n, c) => n + c.segments.reduce((m, s) => m + Number(s.bytes), 0), 0);
 
     const cameras: ManifestCamera[] = [];
-    const files: { abs: string; path: string }[] = [];
+    const videos: BuildInput['videos'] = [];
     await enter('fetching', totalBytes);
     for (const { item, device, segments } of cams) {
       // Each segment's file: local when the media dir is shared, else fetched into scratch.
-      const planned: PlanSegment<string>[] = [];
-      const fetched: string[] = [];
       // A few segments at once: one HTTP fetch at a time leaves the link and the disk idle.
-      const got = await mapInOrder(segments, media.shared ? 1 : FETCH_CONCURRENCY, async (seg) => {
+      const planned: PlanSegment<string>[] = await mapInOrder(segments, media.shared ? 1 : FETCH_CONCURRENCY, async (seg) => {
         ctx.signal.throwIfAborted();
-        const path = await segmentFile(media, seg, scratch, fetched, ctx.signal);
+        const path = await segmentFile(media, seg, scratch, ctx.signal);
         const readable = path !== null && await looksLikeTs(path);
         stageBytes += Number(seg.bytes);
         await report();
         return { seg: path ?? '', startsAt: seg.startsAt, endsAt: seg.endsAt, readable };
       });
-      planned.push(...got);
       const plan = planCut(new Date(item.from), new Date(item.to), planned);
       let file: string | null = null;
       if (plan.parts.length > 0) {
-        mark();
-        stage = 'cutting';
-        await report(true);
         file = `video/${safeName(device.name)}_${device.id}.mp4`;
-        await cutToMp4(plan.parts.map((p) => ({ path: p.seg, inpoint: p.inpoint, outpoint: p.outpoint })), join(scratch, `list-${device.id}.txt`), join(scratch, file), ctx.signal);
-        files.push({ abs: join(scratch, file), path: file });
-        mark();
-        stage = 'fetching';
+        const cut = await prepareCut(plan.parts.map((p) => ({ path: p.seg, inpoint: p.inpoint, outpoint: p.outpoint })), join(scratch, `list-${device.id}.txt`), ctx.signal);
+        videos.push({ name: file, args: cut.args });
       }
-      await Promise.all(fetched.map((f) => rm(f, { force: true })));
       cameras.push({
         deviceId: device.id, name: device.name, requested: { from: item.from, to: item.to }, delivered: plan.delivered, gaps: plan.gaps, file,
         ...(file ? {} : { note: 'no footage of this range could be read: the package holds no video of this camera' }),
@@ -156,6 +152,7 @@ export async function buildExport(deps: WorkerDeps, exportId: string, ctx: Build
     }
 
     const snapshots: Manifest['snapshots'] = [];
+    const files: BuildInput['files'] = [];
     const found = new Map((await repo.snapshots(row.snapshotIds)).map((s) => [s.id, s]));
     for (const id of row.snapshotIds) {
       const s = found.get(id);
@@ -167,33 +164,27 @@ export async function buildExport(deps: WorkerDeps, exportId: string, ctx: Build
         continue;
       }
       const name = `snapshots/${s.id}.jpg`;
-      files.push({ abs, path: name });
+      files.push({ abs, name });
       snapshots.push({ id: s.id, deviceId: s.deviceId, takenAt: s.takenAt.toISOString(), file: name });
     }
 
-    await enter('hashing', (await Promise.all(files.map((f) => stat(f.abs)))).reduce((n, st) => n + st.size, 0));
-    const hashed = await hashInThread(files, { signal: ctx.signal, onProgress: (p) => { stageBytes = p.bytes; report().catch(quiet); } });
-    const manifest: Manifest = {
-      format: 'skynet.evidence-export/1',
-      exportId, caseNumber: row.caseNumber, reason: row.reason,
-      requestedBy: { userId: row.requestedBy, name: row.requestedByName },
-      requestedAt: row.requestedAt.toISOString(), builtAt: new Date().toISOString(),
-      signer: { algorithm: 'Ed25519', publicKeyPem: key.publicKeyPem, fingerprint: key.fingerprint },
-      cameras, snapshots, files: hashed,
-    };
-    const bytes = manifestBytes(manifest);
-    await writeFile(join(scratch, MANIFEST_NAME), bytes);
-    await writeFile(join(scratch, SIGNATURE_NAME), signManifest(key.privateKey, bytes));
-
-    const contentBytes = hashed.reduce((n, f) => n + f.bytes, 0);
-    await enter('packing', contentBytes);
+    // The cut, the hashes and the ZIP in one pass: the MP4s go from ffmpeg into the package.
+    await enter('packing', totalBytes);
     const zipPath = join(scratch, 'package.zip');
-    const entries = [
-      { abs: join(scratch, MANIFEST_NAME), name: MANIFEST_NAME },
-      { abs: join(scratch, SIGNATURE_NAME), name: SIGNATURE_NAME },
-      ...files.map((f) => ({ abs: f.abs, name: f.path })),
-    ];
-    const zip = await packInThread(zipPath, entries, { signal: ctx.signal, onProgress: (p) => { stageBytes = p.bytes; report().catch(quiet); } });
+    const built = await buildInThread({
+      out: zipPath, videos, files, signingKeyPem: key.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+      manifest: {
+        format: 'skynet.evidence-export/1',
+        exportId, caseNumber: row.caseNumber, reason: row.reason,
+        requestedBy: { userId: row.requestedBy, name: row.requestedByName },
+        requestedAt: row.requestedAt.toISOString(), builtAt: new Date().toISOString(),
+        signer: { algorithm: 'Ed25519', publicKeyPem: key.publicKeyPem, fingerprint: key.fingerprint },
+        cameras, snapshots,
+      },
+    }, { signal: ctx.signal, onProgress: (p) => { stageBytes = p.bytes; report().catch(quiet); } });
+    const { manifest } = built;
+    const zip = { bytes: built.bytes, sha256: built.sha256 };
+    const hashed = manifest.files;
 
     mark();
     // Into place without replacing: a package there now is a concurrent run's (it will complete).
@@ -229,13 +220,12 @@ function resultOf(exportId: string, bytes: number, sha256: string, m: Manifest):
  * A segment as a local file, or null when it cannot be had (file gone, 404 from its node):
  * that segment becomes an 'unreadable' gap. Other failures (node down) are thrown: retried.
  */
-async function segmentFile(media: MediaAccess, seg: RecordingSegment, scratch: string, fetched: string[], signal: AbortSignal): Promise<string | null> {
+async function segmentFile(media: MediaAccess, seg: RecordingSegment, scratch: string, signal: AbortSignal): Promise<string | null> {
   const ref = { id: seg.id, deviceId: seg.deviceId, path: seg.path, nodeId: seg.nodeId };
   if (media.shared) return media.localPath(ref);
   const path = join(scratch, `seg-${seg.id}.ts`);
   try {
     const { stream } = await media.openSegment(ref, signal);
-    fetched.push(path);
     await pipeline(stream, createWriteStream(path));
     return path;
   } catch (err) {

@@ -4,7 +4,8 @@ export const EXPORT_STATUSES = ['queued', 'running', 'done', 'failed', 'expired'
 export type ExportStatus = (typeof EXPORT_STATUSES)[number];
 export const GAP_REASONS = ['no_recording', 'unreadable'] as const;
 export type GapReason = (typeof GAP_REASONS)[number];
-export type ExportStage = 'fetching' | 'cutting' | 'hashing' | 'packing';
+/** Fetching the segments (where the media directory is not shared), then cutting, hashing and zipping in one pass. */
+export type ExportStage = 'fetching' | 'packing';
 
 export interface ExportItem { deviceId: string; from: string; to: string }
 

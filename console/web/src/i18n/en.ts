@@ -472,9 +472,7 @@ const en: MessageSchema = {
     },
     stage: {
       fetching: 'fetching footage',
-      cutting: 'cutting footage',
-      hashing: 'hashing',
-      packing: 'packing and signing',
+      packing: 'cutting, hashing, packing and signing',
     },
     download: 'Download',
     downloadStarted: 'Downloading the package (case {caseNumber})',

@@ -472,9 +472,7 @@ const zhCN = {
     },
     stage: {
       fetching: '读取录像',
-      cutting: '剪辑录像',
-      hashing: '计算校验值',
-      packing: '打包签名',
+      packing: '剪辑、校验、打包签名',
     },
     download: '下载',
     downloadStarted: '开始下载证据包（案件编号 {caseNumber}）',
