@@ -74,7 +74,7 @@ describe('the manifest', () => {
 describe('the ffmpeg cut', () => {
   it('lists our own paths, quoted, with in- and outpoints, and copies into a fragmented MP4 on stdout with only file and pipe allowed', () => {
     expect(concatList([{ path: "/m/rec/a'b.ts", inpoint: 6.4, outpoint: null }, { path: '/m/rec/c.ts', inpoint: null, outpoint: 3.25 }]))
-      .toBe("ffconcat version 1.0\nfile '/m/rec/a'\\''b.ts'\ninpoint 6.400\nfile '/m/rec/c.ts'\noutpoint 3.250\n");
+      .toBe("ffconcat version 1.0\nfile '/m/rec/a'\\''b.ts'\ninpoint 6.400\nfile '/m/rec/c.ts'\noption probesize 65536\noutpoint 3.250\n");
     const common = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-protocol_whitelist', 'file,pipe', '-f', 'concat', '-safe', '0', '-i', '/t/list.txt',
       '-map', '0:v?', '-map', '0:a?', '-c', 'copy'];
     const fragmented = ['-movflags', '+frag_keyframe+empty_moov+default_base_moof', '-f', 'mp4', 'pipe:1'];

@@ -1,4 +1,5 @@
 import { createHash, type KeyObject } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import { fingerprintOf, parsePublicKey } from '../../core/signing.ts';
@@ -49,10 +50,27 @@ async function readSmall(zip: yauzl.ZipFile, e: yauzl.Entry): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-async function hashEntry(zip: yauzl.ZipFile, e: yauzl.Entry): Promise<{ sha256: string; bytes: number }> {
+/** Bytes read at a time: yauzl's streams read 16 KB per thread-pool round trip (≈ 80 MB/s here). */
+const CHUNK = 4 * 1024 * 1024;
+
+/**
+ * An entry's SHA-256. Our packages are STORE (the bytes as they are): those are read straight
+ * from the file where their data starts, in large reads; anything compressed goes through
+ * yauzl's inflating stream.
+ */
+async function hashEntry(zip: yauzl.ZipFile, e: yauzl.Entry, path: string): Promise<{ sha256: string; bytes: number }> {
   const hash = createHash('sha256');
   let bytes = 0;
-  for await (const c of await openEntry(zip, e)) { hash.update(c as Buffer); bytes += (c as Buffer).length; }
+  let source: AsyncIterable<Buffer>;
+  if (e.compressionMethod === 0 && !e.isEncrypted() && e.compressedSize > 0) {
+    const header = await new Promise<{ fileDataStart: number }>((resolve, reject) =>
+      zip.readLocalFileHeader(e, { minimal: true }, (err, h) => (err ? reject(err) : resolve(h as { fileDataStart: number }))));
+    source = createReadStream(path, { start: header.fileDataStart, end: header.fileDataStart + e.compressedSize - 1, highWaterMark: CHUNK });
+  } else {
+    source = await openEntry(zip, e) as AsyncIterable<Buffer>;
+  }
+  for await (const c of source) { hash.update(c); bytes += c.length; }
+  if (e.compressionMethod === 0 && bytes !== e.uncompressedSize) throw new Error(`the ZIP says ${e.uncompressedSize} bytes, ${bytes} could be read`);
   return { sha256: hash.digest('hex'), bytes };
 }
 
@@ -103,7 +121,7 @@ export async function verifyPackage(path: string, opts: { publicKeyPem?: string 
       if (!want) { verdict.files.push({ path: name, ok: false, problem: 'in the ZIP but not in the manifest' }); continue; }
       if (es.length > 1) { verdict.files.push({ path: name, ok: false, problem: 'in the ZIP more than once' }); continue; }
       try {
-        const got = await hashEntry(zip, es[0]!);
+        const got = await hashEntry(zip, es[0]!, path);
         if (got.sha256 !== want.sha256 || got.bytes !== want.bytes) verdict.files.push({ path: name, ok: false, problem: `SHA-256 ${got.sha256} (${got.bytes} bytes) differs from the manifest's ${want.sha256} (${want.bytes} bytes)` });
         else verdict.files.push({ path: name, ok: true });
       } catch (err) {
