@@ -21,6 +21,7 @@ export const SessionSchema = Type.Object({
   width: Nullable(Type.Integer()),
   height: Nullable(Type.Integer()),
   transcodeReason: Nullable(Type.String()),
+  cpuPercent: Nullable(Type.Number({ description: 'percent of one core the session\'s ffmpeg used over the last 5 s' })),
   recording: Type.Boolean(),
   startedAt: NullableDateTime,
   lastSegmentAt: NullableDateTime,

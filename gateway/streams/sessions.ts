@@ -120,7 +120,7 @@ export function createSessionManager(o: SessionManagerOptions): SessionManager {
     if (e.sup) return { ...e.sup.info(), viewers: e.views };
     return {
       deviceId: e.deviceId, stream: e.stream, state: 'starting', reason: null, mode: null, codec: null, codecString: null,
-      width: null, height: null, transcodeReason: null, recording: records(e),
+      width: null, height: null, transcodeReason: null, cpuPercent: null, recording: records(e),
       startedAt: null, lastSegmentAt: null, restarts: 0, viewers: e.views,
     };
   }

@@ -5,6 +5,7 @@ import {
   classifyFailure, codecChange, diskVerdict, failureState, initialPlan, inputVideoCodec, recordingDays, retryDelayMs,
   shouldResetBackoff, shouldRestart, staleAfterMs, staleFor, type Failure, type VideoPlan,
 } from './decide.ts';
+import { cpuSeconds, CpuMeter } from './cpu.ts';
 import { freeSpaceMb } from './disk.ts';
 import { buildSessionArgs, loggableCommand, spawnFfmpeg, type FfmpegProcess } from './ffmpeg.ts';
 import { streamKey } from './keys.ts';
@@ -108,6 +109,8 @@ export class StreamSupervisor {
   /** The source the running (or last) ffmpeg was started with. */
   private runSource: StreamSource | null = null;
   private stopping: Promise<void> | null = null;
+  /** The running ffmpeg's CPU, sampled every tick. */
+  private readonly cpu = new CpuMeter();
 
   constructor(private readonly o: SupervisorOptions) {
     this.src = o.source;
@@ -157,6 +160,7 @@ export class StreamSupervisor {
       width: ll?.width ?? null,
       height: ll?.height ?? null,
       transcodeReason: this.plan?.mode === 'transcode' ? this.transcodeReason : null,
+      cpuPercent: this.proc ? this.cpu.percent() : null,
       recording: this.src.record && this.src.stream === 'main',
       startedAt: this.startedAt === null ? null : new Date(this.startedAt).toISOString(),
       lastSegmentAt: this.lastSegmentMs === null ? null : new Date(this.lastSegmentMs).toISOString(),
@@ -315,6 +319,7 @@ export class StreamSupervisor {
       ...(feed ? { onStdout: (chunk: Buffer) => { if (proc === this.proc) feed.push(chunk); } } : {}),
     });
     this.proc = proc;
+    this.cpu.reset();
     this.spawns++;
     this.log.info({ command: this.command, mode: plan.mode, codec: plan.codec, spawn: this.spawns }, 'ffmpeg started');
     void proc.exited.then((exit) => this.onExit(proc, exit));
@@ -394,6 +399,10 @@ export class StreamSupervisor {
       const proc = this.proc;
       if (!proc) return;
       if (this.src.record && this.src.stream === 'main') await this.ensureRecordingDays(false);
+      if (proc.pid) {
+        const used = await cpuSeconds(proc.pid);
+        if (used !== null && proc === this.proc) this.cpu.add(proc.pid, Date.now(), used);
+      }
       const now = Date.now();
       const mtime = await stat(this.o.layout.livePlaylist(this.key)).then((s) => s.mtimeMs, () => null);
       if (proc !== this.proc || this.stopRequested) return;

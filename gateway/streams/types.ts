@@ -21,6 +21,8 @@ export interface SessionInfo {
   height: number | null;
   /** Why the session transcodes (the camera's codec), null when it copies. */
   transcodeReason: string | null;
+  /** What the session's ffmpeg costs: percent of one core over the last 5 s (a copy well under 1, a 720p transcode tens); null until measured. */
+  cpuPercent: number | null;
   recording: boolean;
   startedAt: string | null;
   /** Wall clock time of the newest live segment. */

@@ -67,7 +67,7 @@ let noiseClip: string;
 
 const session = (deviceId: string): SessionInfo => ({
   deviceId, stream: 'main', state: 'live', reason: null, mode: 'copy', codec: 'h264', codecString: null, width: null, height: null,
-  transcodeReason: null, recording: false, startedAt: null, lastSegmentAt: null, restarts: 0, viewers: 0,
+  transcodeReason: null, cpuPercent: null, recording: false, startedAt: null, lastSegmentAt: null, restarts: 0, viewers: 0,
 });
 const token = async (deviceId: string, o: { seconds?: number; now?: number; userId?: string } = {}) =>
   (await mintMediaToken(signer, { userId: o.userId ?? 'u1', deviceId, scope: 'live', ...(o.seconds ? { seconds: o.seconds } : {}) }, o.now)).token;

@@ -315,6 +315,10 @@ describe('stream sessions (real ffmpeg, simulated cameras)', () => {
       expect(manager.debug(D)!.spawns).toBe(2);
       const newest = readPlaylist(layout.livePlaylist(D)).segments.at(-1)!;
       expect((await ffprobe(join(layout.liveDir(D), newest.uri))).codec_name).toBe('h264');
+      // Its cost is in the session state: measured from the ffmpeg's /proc CPU time (a decode and
+      // encode at 320×180 10 fps: a few percent of a core, more than nothing).
+      await expect.poll(() => manager.get(D)!.cpuPercent, { timeout: 10_000, interval: 250 }).toBeGreaterThan(0);
+      expect(manager.get(D)!.cpuPercent).toBeLessThan(200);
     } finally {
       await manager.stop(D, 'test done');
       server.closeAllConnections();

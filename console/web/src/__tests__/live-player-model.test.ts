@@ -31,6 +31,7 @@ function session(state: SessionInfo['state'], reason: string | null = null, more
     width: null,
     height: null,
     transcodeReason: null,
+    cpuPercent: null,
     recording: false,
     startedAt: null,
     lastSegmentAt: null,

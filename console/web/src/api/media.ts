@@ -24,6 +24,8 @@ export interface SessionInfo {
   height: number | null
   /** Why the session transcodes (the camera's codec); null when it copies. */
   transcodeReason: string | null
+  /** Percent of one core the session's ffmpeg used over the last 5 s; null until measured. */
+  cpuPercent: number | null
   recording: boolean
   startedAt: string | null
   /** Wall-clock time of the newest live segment. */

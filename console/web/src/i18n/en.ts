@@ -292,6 +292,8 @@ const en: MessageSchema = {
       transcode: 'transcoded',
     },
     rec: 'REC',
+    /** What the gateway's transcode of this stream costs. */
+    cpu: 'gateway CPU {pct}%',
     retry: 'Retry',
     latency: 'latency {ms} ms',
     transport: {

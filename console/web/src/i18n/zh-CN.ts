@@ -292,6 +292,8 @@ const zhCN = {
       transcode: '转码',
     },
     rec: '录像中',
+    /** What the gateway's transcode of this stream costs. */
+    cpu: '网关 CPU {pct}%',
     retry: '重试',
     latency: '延迟 {ms} ms',
     transport: {
