@@ -101,6 +101,7 @@ export async function startGateway(platform: Platform, options: { listen?: boole
     transcode: { maxHeight: config.gateway.transcodeMaxHeight, maxFps: config.gateway.transcodeMaxFps },
     source: (deviceId, stream) => sources.sourceOf(deviceId, stream),
     lowLatency: (key) => lowlat.feed(key),
+    tap: (key) => ({ open: (sink) => lowlat.tap(key, sink) }),
     onStateChange: (change) => {
       events.publish('stream.state', { deviceId: change.deviceId, stream: change.stream, state: change.state, reason: change.reason, mode: change.mode }).catch(() => {});
       if (change.state === 'stopped') lowlat.closeKey(streamKey(change.deviceId, change.stream), change.reason ?? 'stopped');

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { ParameterWatch } from './params.ts';
-import { parseStreamKey } from '../streams/keys.ts';
+import { parseStreamKey, type StreamName } from '../streams/keys.ts';
 import { createFmp4Reader, MAX_BOX_BYTES, type Fmp4Error, type Fragment, type InitInfo } from './fmp4.ts';
 
 // The low-latency fan-out (wire protocol: /work/notes/contract-10.md, "Low-latency feed"). Each
@@ -28,7 +28,7 @@ export interface WebSocketLike {
 /** The supervisor's side, one per session key: a new ffmpeg run calls start(), its stdout chunks push(). */
 export interface LowLatencyFeed {
   /** A new ffmpeg run: the old init is forgotten; viewers re-init when the new init arrives. */
-  start(meta: { stream: 'main' | 'sub'; mode: 'copy' | 'transcode' }): void;
+  start(meta: { stream: StreamName; mode: 'copy' | 'transcode' }): void;
   push(chunk: Buffer): void;
   /** ffmpeg exited: viewers are told and kept; they get the next start()'s init. */
   end(reason: string): void;
@@ -36,8 +36,20 @@ export interface LowLatencyFeed {
   info(): { codec: string; mime: string; width: number; height: number } | null;
 }
 
+/**
+ * An in-process reader of a key's fMP4 (the compat transcode's ffmpeg stdin): the init, then
+ * fragments from a keyframe on, raw (no message header). `restart` asks it to start over: a
+ * new run's init cannot follow the old stream in one MP4.
+ */
+export interface FeedSink {
+  write(chunk: Buffer, keyframe: boolean): void;
+  restart(reason: string): void;
+}
+
 export interface LowLatencyHub {
   feed(key: string): LowLatencyFeed;
+  /** Read a key's stream in this process (gateway/streams/supervisor.ts FeedTap); returns the detach. */
+  tap(key: string, sink: FeedSink): () => void;
   /** Take a viewer's open socket, its token's user and expiry (ms since the epoch). */
   attach(key: string, socket: WebSocketLike, viewer: { userId: string; expiresAt: number }): void;
   viewers(key: string): number;
@@ -146,7 +158,7 @@ interface Viewer {
 
 interface Channel {
   key: string;
-  meta: { stream: 'main' | 'sub'; mode: 'copy' | 'transcode' };
+  meta: { stream: StreamName; mode: 'copy' | 'transcode' };
   reader: ReturnType<typeof createFmp4Reader>;
   /** The init segment as its binary message, and its description. */
   init: { message: Buffer; info: InitInfo } | null;
@@ -158,6 +170,8 @@ interface Channel {
   /** Why the last run ended, told to viewers who join before the next. */
   ended: string | null;
   viewers: Set<Viewer>;
+  /** In-process readers, and whether each has had an init and a keyframe yet. */
+  taps: Map<FeedSink, 'init' | 'wait' | 'live'>;
   /** Warned that the GOP outgrew maxGopBytes in this run. */
   warnedGop: boolean;
   /** In-band parameter sets against the init's (params.ts); kept across runs of the key. */
@@ -184,7 +198,7 @@ export function createLowLatencyHub(o: LowLatencyHubOptions): LowLatencyHub {
     if (!c) {
       c = {
         key, meta: { stream: parseStreamKey(key)?.stream ?? 'main', mode: 'copy' }, reader: createFmp4Reader({ maxBoxBytes }),
-        init: null, gop: [], gopBytes: 0, running: false, ended: null, viewers: new Set(), warnedGop: false, watch: new ParameterWatch(),
+        init: null, gop: [], gopBytes: 0, running: false, ended: null, viewers: new Set(), taps: new Map(), warnedGop: false, watch: new ParameterWatch(),
       };
       channels.set(key, c);
     }
@@ -240,7 +254,7 @@ export function createLowLatencyHub(o: LowLatencyHubOptions): LowLatencyHub {
     const c = channels.get(v.key);
     if (!c) return;
     c.viewers.delete(v);
-    if (c.viewers.size === 0 && !c.running && !c.init) channels.delete(v.key);
+    if (c.viewers.size === 0 && c.taps.size === 0 && !c.running && !c.init) channels.delete(v.key);
   }
 
   function onInit(c: Channel, segment: Buffer, info: InitInfo, arrivedAt: number): void {
@@ -252,6 +266,14 @@ export function createLowLatencyHub(o: LowLatencyHubOptions): LowLatencyHub {
       v.state = 'wait';
       v.skipped = false;
       v.dropped = 0;
+    }
+    for (const [sink, state] of c.taps) {
+      if (state === 'init') {
+        c.taps.set(sink, 'wait');
+        tapWrite(c, sink, segment, true);
+      } else {
+        tapRestart(c, sink, 'the stream it reads started a new run');
+      }
     }
     o.log.info({ key: c.key, codec: info.codec, width: info.width, height: info.height }, 'low-latency init segment');
   }
@@ -277,6 +299,11 @@ export function createLowLatencyHub(o: LowLatencyHubOptions): LowLatencyHub {
         dropGop(c);
       }
     }
+    for (const [sink, state] of c.taps) {
+      if (state === 'init' || (state === 'wait' && !f.keyframe)) continue;
+      c.taps.set(sink, 'live');
+      tapWrite(c, sink, message.subarray(HEADER_BYTES), f.keyframe);
+    }
     for (const v of c.viewers) {
       switch (viewerVerdict(v, v.socket.bufferedAmount, f.keyframe, highWater)) {
         case 'send':
@@ -301,10 +328,36 @@ export function createLowLatencyHub(o: LowLatencyHubOptions): LowLatencyHub {
     }
   }
 
+  function tapWrite(c: Channel, sink: FeedSink, chunk: Buffer, keyframe: boolean): void {
+    try { sink.write(chunk, keyframe); } catch (err) { o.log.error({ err, key: c.key }, 'a low-latency tap failed'); }
+  }
+  function tapRestart(c: Channel, sink: FeedSink, reason: string): void {
+    c.taps.delete(sink);
+    try { sink.restart(reason); } catch (err) { o.log.error({ err, key: c.key }, 'a low-latency tap failed'); }
+  }
+
+  function tap(key: string, sink: FeedSink): () => void {
+    const c = channel(key);
+    if (!c.init) {
+      c.taps.set(sink, 'init');
+    } else {
+      tapWrite(c, sink, c.init.message.subarray(HEADER_BYTES), true);
+      // The held GOP starts at a keyframe: the reader starts with a picture at once.
+      c.taps.set(sink, c.gop.length > 0 ? 'live' : 'wait');
+      for (const [i, m] of c.gop.entries()) tapWrite(c, sink, m.subarray(HEADER_BYTES), i === 0);
+    }
+    return () => {
+      const now = channels.get(key);
+      if (!now?.taps.delete(sink)) return;
+      if (now.viewers.size === 0 && now.taps.size === 0 && !now.running && !now.init) channels.delete(key);
+    };
+  }
+
   function onError(c: Channel, error: Fmp4Error): void {
     o.log.warn({ key: c.key, code: error.code, err: error.message }, 'low-latency stream unreadable: viewers resume at the next keyframe');
     // A break in the stream: what is held may not continue into what comes; live viewers are cut to a keyframe.
     dropGop(c);
+    for (const [sink, state] of c.taps) if (state === 'live') c.taps.set(sink, 'wait');
     for (const v of c.viewers) {
       if (v.state !== 'live') continue;
       v.state = 'wait';
@@ -339,7 +392,7 @@ export function createLowLatencyHub(o: LowLatencyHubOptions): LowLatencyHub {
         c.ended = reason;
         forgetStream(c);
         for (const v of c.viewers) sendJson(v, { type: 'end', reason });
-        if (c.viewers.size === 0) channels.delete(key);
+        if (c.viewers.size === 0 && c.taps.size === 0) channels.delete(key);
       },
       info() {
         const info = channels.get(key)?.init?.info;
@@ -373,6 +426,7 @@ export function createLowLatencyHub(o: LowLatencyHubOptions): LowLatencyHub {
 
   return {
     feed: feedOf,
+    tap,
 
     attach(key, socket, viewer) {
       const v: Viewer = {

@@ -47,6 +47,8 @@ export interface SessionArgsInput {
   lowLatency?: boolean;
   /** Transcode caps (default 1080 lines, 25 fps). */
   transcode?: { maxHeight: number; maxFps: number };
+  /** The input is fragmented MP4 on stdin (`input` is then `pipe:0`): the compat transcode of a main session's feed. */
+  pipeInput?: boolean;
 }
 
 /** The low-latency output: fragmented MP4, a fragment every 100 ms and at every keyframe (so a keyframe always starts one). */
@@ -75,6 +77,9 @@ function inputArgs(scheme: MediaScheme): string[] {
     '-probesize', '32',
   ];
 }
+
+/** A fragmented MP4 on stdin (our own main session's feed): no network, no protocol but the pipe. */
+const PIPE_INPUT_ARGS = ['-protocol_whitelist', 'pipe', '-f', 'mp4', '-fflags', '+genpts+discardcorrupt'];
 
 /** MP4 sample entry tag: `hvc1` (parameter sets in the init segment) is what MSE and Safari expect of H.265. */
 const mp4Tag = (plan: VideoPlan): string[] => (plan.codec === 'hevc' && plan.mode === 'copy' ? ['-tag:v', 'hvc1'] : []);
@@ -148,11 +153,16 @@ export function buildSessionArgs(input: SessionArgsInput): string[] {
   const hlsTime = input.hlsTime ?? 1;
   const listSize = input.listSize ?? 10;
   const caps = input.transcode ?? { maxHeight: 1080, maxFps: 25 };
-  const checked = checkMediaUrl(input.input, 'url');
-  if (checked.username || checked.password || (input.input === source.url && source.username)) {
-    throw new UrlRefused('url', 'url: credentials are never put on ffmpeg\'s command line (use the relay)', 'url.invalid');
+  let opening: string[];
+  if (input.pipeInput) {
+    opening = [...PIPE_INPUT_ARGS, '-i', 'pipe:0'];
+  } else {
+    const checked = checkMediaUrl(input.input, 'url');
+    if (checked.username || checked.password || (input.input === source.url && source.username)) {
+      throw new UrlRefused('url', 'url: credentials are never put on ffmpeg\'s command line (use the relay)', 'url.invalid');
+    }
+    opening = [...inputArgs(checked.scheme), '-i', checked.url];
   }
-  const url = checked.url;
   const id = source.deviceId;
   const record = source.record && source.stream === 'main';
   const lowLatency = input.lowLatency ?? true;
@@ -161,8 +171,7 @@ export function buildSessionArgs(input: SessionArgsInput): string[] {
     // No -xerror: on ffmpeg 5.1 it makes the "Non-monotonous DTS" of an RTSP stream's first packets
     // fatal (and a transcode's odd corrupt frame). A stall ends the process anyway (the 5 s read
     // timeout ends the input), and the supervisor's segment-age watchdog restarts it sooner.
-    ...inputArgs(checked.scheme),
-    '-i', url,
+    ...opening,
     ...videoArgs(plan, caps),
   ];
   const hls = hlsOptions(input, hlsTime, listSize);
@@ -267,6 +276,8 @@ export function spawnFfmpeg(args: string[], opts: {
   onLine?: (line: string) => void;
   /** ffmpeg's stdout (the low-latency fMP4 output, `pipe:1`), chunk by chunk; stdout is ignored when absent. */
   onStdout?: (chunk: Buffer) => void;
+  /** ffmpeg's stdin as a pipe (for a `pipe:0` input), handed over once the process runs; closed when absent. */
+  onStdin?: (stdin: NonNullable<ChildProcess['stdin']>) => void;
   tailLines?: number;
   redact?: readonly string[];
 } = {}): FfmpegProcess {
@@ -295,7 +306,7 @@ export function spawnFfmpeg(args: string[], opts: {
     [...args],
     {
       detached: true,
-      stdio: ['ignore', opts.onStdout ? 'pipe' : 'ignore', 'pipe'],
+      stdio: [opts.onStdin ? 'pipe' : 'ignore', opts.onStdout ? 'pipe' : 'ignore', 'pipe'],
       env: { ...process.env, ...FFMPEG_ENV },
       windowsHide: true,
       stdoutLines: opts.tailLines ?? 30,
@@ -308,6 +319,11 @@ export function spawnFfmpeg(args: string[], opts: {
       proc.once('exit', () => liveGroups.delete(pid));
       if (cancelled) killGroup(pid, 'SIGKILL'); // stopped while fluent was still resolving the binary
       // Read as it comes: a stdout nobody drains would block ffmpeg, and with it HLS and recording.
+      if (opts.onStdin && proc.stdin) {
+        // Writes after ffmpeg exits fail with EPIPE: the exit is what the supervisor acts on.
+        proc.stdin.on('error', () => {});
+        opts.onStdin(proc.stdin);
+      }
       if (opts.onStdout && proc.stdout) {
         const sink = opts.onStdout;
         proc.stdout.on('data', (chunk: Buffer) => {

@@ -6,16 +6,27 @@ import { DEVICE_ID } from './layout.ts';
  * one session per camera and stream; its key names the live directory, the low-latency feed and
  * the session in the manager: the device id for the main stream, `<deviceId>.sub` for the sub stream.
  */
-export const STREAMS = ['main', 'sub'] as const;
+export const STREAMS = ['main', 'sub', 'compat'] as const;
+/**
+ * `main` and `sub` are the camera's own streams; `compat` is the gateway's H.264 transcode of the
+ * main stream, read from the main session's low-latency feed (no second pull from the camera), for
+ * a browser that decodes neither the main stream (H.265 without an HEVC decoder) nor a sub stream
+ * the camera lacks. Capped in size and frame rate, counted against the node's transcode limit.
+ */
 export type StreamName = (typeof STREAMS)[number];
 
+/** A stream the camera itself sends (ONVIF profiles): what a source is pulled from. */
+export type CameraStream = Exclude<StreamName, 'compat'>;
+
+const SUFFIX: Record<StreamName, string> = { main: '', sub: '.sub', compat: '.compat' };
+
 export function streamKey(deviceId: string, stream: StreamName): string {
-  return stream === 'main' ? deviceId : `${deviceId}.sub`;
+  return deviceId + SUFFIX[stream];
 }
 
 /** The device and stream of a key; null for anything that is not one of ours (never a path). */
 export function parseStreamKey(key: string): { deviceId: string; stream: StreamName } | null {
-  const sub = key.endsWith('.sub');
-  const deviceId = sub ? key.slice(0, -4) : key;
-  return DEVICE_ID.test(deviceId) ? { deviceId, stream: sub ? 'sub' : 'main' } : null;
+  const stream = key.endsWith('.sub') ? 'sub' : key.endsWith('.compat') ? 'compat' : 'main';
+  const deviceId = key.slice(0, key.length - SUFFIX[stream].length);
+  return DEVICE_ID.test(deviceId) ? { deviceId, stream } : null;
 }

@@ -59,8 +59,8 @@ export const streamMediaRoutes = fp(async (app: App, opts: { media: LiveMediaSer
 
   const SegmentParams = Type.Object({ deviceId: Type.String({ format: 'uuid' }), token: MediaToken, segment: Type.String({ maxLength: 40 }) });
   for (const stream of STREAMS) {
-    // Main: `…/<token>/index.m3u8`; sub: `…/<token>/sub/index.m3u8` (relative URIs resolve beside each).
-    const at = stream === 'main' ? '/media/live/:deviceId/:token' : '/media/live/:deviceId/:token/sub';
+    // Main: `…/<token>/index.m3u8`; sub and compat: `…/<token>/sub/index.m3u8` (relative URIs resolve beside each).
+    const at = stream === 'main' ? '/media/live/:deviceId/:token' : `/media/live/:deviceId/:token/${stream}`;
     app.get(`${at}/index.m3u8`, {
       config: { access: 'public' },
       schema: { hide: true, params: TokenParams },

@@ -51,6 +51,16 @@ export function describeStreams(d: Pick<Device, 'kind' | 'profiles' | 'streams'>
 }
 
 /**
+ * The stream served for what a player asked: a camera without a sub stream of its own shows its
+ * main stream wherever a sub stream was asked for; the compat transcode only of a main stream
+ * that is not H.264 (an H.264 main stream plays everywhere: transcoding it would only cost a core).
+ */
+export function chooseServedStream(described: readonly StreamDescription[], wanted: StreamName): StreamName {
+  if (wanted === 'compat') return /^(h\.?264|avc)/i.test(described[0]?.encoding ?? '') ? 'main' : 'compat';
+  return described.some((s) => s.stream === wanted) ? wanted : 'main';
+}
+
+/**
  * Live view for people (console process): find the node that holds the camera, start or
  * join the stream's session there, mint a token bound to the user and camera, audit the view,
  * and build the playlist and WebSocket URLs (the token is a path segment of the playlist, so its
@@ -69,8 +79,7 @@ export function createLiveService(deps: { gateway: GatewayClient; devices: Devic
       const device = await devices.get(deviceId);
       if (!device.enabled) throw unavailable('this device is disabled', { code: 'live.device_disabled' });
       const described = describeStreams(device);
-      // A camera without a sub stream of its own shows its main stream wherever a sub stream was asked for.
-      const stream: StreamName = described.some((s) => s.stream === wanted) ? wanted : 'main';
+      const stream = chooseServedStream(described, wanted);
       const node = await gateway.nodeFor(device.id);
       const result = await gateway.forDevice<{ session: SessionInfo; playable: boolean }>(device.id, 'POST', `/internal/devices/${device.id}/session`, { viewer: true, waitMs, stream }, waitMs + 10_000);
       const { token, expiresAt, kid } = await mintMediaToken(keys, { userId: actor.userId!, deviceId: device.id, scope: 'live' });
@@ -81,7 +90,7 @@ export function createLiveService(deps: { gateway: GatewayClient; devices: Devic
       ws.searchParams.set('token', token);
       ws.searchParams.set('stream', stream);
       return {
-        url: stream === 'main' ? base : base.replace(/index\.m3u8$/, 'sub/index.m3u8'),
+        url: stream === 'main' ? base : base.replace(/index\.m3u8$/, `${stream}/index.m3u8`),
         wsUrl: ws.toString(), expiresAt, session: result.session, playable: result.playable, streams: described,
       };
     },
@@ -90,7 +99,7 @@ export function createLiveService(deps: { gateway: GatewayClient; devices: Devic
     async session(deviceId: string, stream: StreamName = 'main'): Promise<{ session: SessionInfo | null }> {
       await devices.get(deviceId);
       try {
-        return await gateway.forDevice<{ session: SessionInfo | null }>(deviceId, 'GET', `/internal/devices/${deviceId}/session${stream === 'sub' ? '?stream=sub' : ''}`);
+        return await gateway.forDevice<{ session: SessionInfo | null }>(deviceId, 'GET', `/internal/devices/${deviceId}/session${stream === 'main' ? '' : `?stream=${stream}`}`);
       } catch {
         return { session: null };
       }

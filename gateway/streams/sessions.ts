@@ -1,10 +1,10 @@
 import { readFile, stat } from 'node:fs/promises';
 import { HttpError } from '../../core/http/errors.ts';
 import type { Logger } from '../../core/log.ts';
-import { parseStreamKey, streamKey, type StreamName } from './keys.ts';
+import { parseStreamKey, STREAMS, streamKey, type CameraStream, type StreamName } from './keys.ts';
 import type { MediaLayout } from './layout.ts';
 import { createRtspRelay, type MediaRelay } from './rtsp-relay.ts';
-import { StreamSupervisor, type LowLatencySink, type SupervisorOptions } from './supervisor.ts';
+import { StreamSupervisor, type FeedTap, type LowLatencySink, type SupervisorOptions } from './supervisor.ts';
 import type { SessionInfo, StateChange, StreamSource } from './types.ts';
 
 /**
@@ -36,9 +36,11 @@ export interface SessionManagerOptions {
   diskRetryMs?: number;
   hlsTime?: number;
   /** The source of a camera's stream (password decrypted). Throwing means the device is gone, disabled or has no such stream. */
-  source: (deviceId: string, stream: StreamName) => Promise<StreamSource>;
+  source: (deviceId: string, stream: CameraStream) => Promise<StreamSource>;
   /** The low-latency feed of a session key (gateway/lowlat/hub.ts); none: no fMP4 output. */
   lowLatency?: (key: string) => LowLatencySink;
+  /** Reading a session key's feed in process (the hub's tap): what a compat transcode reads; none: no compat sessions. */
+  tap?: (key: string) => FeedTap;
   /** Transcoding sessions this node runs at most (each costs about a core per 1080p stream; default 4). */
   maxTranscodes?: number;
   /** Caps of a transcode (default 1080 lines, 25 fps). */
@@ -129,7 +131,7 @@ export function createSessionManager(o: SessionManagerOptions): SessionManager {
     const { deviceId, stream } = parse(key);
     const e: Entry = { key, deviceId, stream, sup: null, views: 0, lastTouch: Date.now(), ready: Promise.resolve(null as never) };
     e.ready = (async () => {
-      const src = await o.source(deviceId, stream);
+      const src = stream === 'compat' ? await compatSource(deviceId) : await o.source(deviceId, stream);
       if (entries.get(key) !== e || closed) throw new Error('session stopped while starting');
       if (src.deviceId !== deviceId || src.stream !== stream) throw new Error('source is for another device or stream');
       const sup = new StreamSupervisor({
@@ -137,6 +139,7 @@ export function createSessionManager(o: SessionManagerOptions): SessionManager {
         log: o.log, layout: o.layout, relay, source: { ...src, record: records(e) },
         onStateChange: notify, minFreeMb, hlsTime: o.hlsTime, staleAfterMs: o.staleAfterMs, diskRetryMs: o.diskRetryMs,
         ...(o.lowLatency ? { lowLatency: o.lowLatency(key) } : {}),
+        ...(stream === 'compat' && o.tap ? { input: o.tap(streamKey(deviceId, 'main')) } : {}),
         acquireTranscode: () => {
           if (transcoding >= maxTranscodes) return false;
           transcoding++;
@@ -154,6 +157,17 @@ export function createSessionManager(o: SessionManagerOptions): SessionManager {
     e.ready.catch(() => { if (entries.get(key) === e) entries.delete(key); });
     entries.set(key, e);
     return e;
+  }
+
+  /**
+   * A compat session reads the main session's feed: the main session runs (started here if need
+   * be, kept while the compat one runs) and no second connection goes to the camera.
+   */
+  async function compatSource(deviceId: string): Promise<StreamSource> {
+    if (!o.tap || !o.lowLatency) throw new Error('this gateway node has no low-latency feed to transcode from');
+    const main = await o.source(deviceId, 'main');
+    await open(streamKey(deviceId, 'main'));
+    return { ...main, stream: 'compat', record: false, url: 'pipe:0', username: null, password: null };
   }
 
   async function open(key: string, opts: { viewer?: boolean } = {}): Promise<SessionInfo> {
@@ -230,11 +244,13 @@ export function createSessionManager(o: SessionManagerOptions): SessionManager {
     if (!e) return;
     let src: StreamSource;
     try {
-      src = await o.source(e.deviceId, e.stream);
+      src = await o.source(e.deviceId, e.stream === 'compat' ? 'main' : e.stream);
     } catch (err) {
       await stop(key, `device removed or disabled: ${(err as Error).message}`);
       return;
     }
+    // A compat session follows its main session (it restarts when that one does).
+    if (e.stream === 'compat') return;
     const sup = await e.ready.catch(() => null);
     if (!sup || entries.get(key) !== e) return;
     sup.update({ ...src, record: records(e) });
@@ -243,7 +259,7 @@ export function createSessionManager(o: SessionManagerOptions): SessionManager {
   async function reconcile(deviceId: string): Promise<void> {
     if (closed) return;
     if (!entries.has(deviceId) && recording.has(deviceId)) await startRecording(deviceId);
-    await Promise.all([streamKey(deviceId, 'main'), streamKey(deviceId, 'sub')].map(reconcileKey));
+    await Promise.all(STREAMS.map((s) => reconcileKey(streamKey(deviceId, s))));
   }
 
   async function waitForPlaylist(key: string, timeoutMs: number): Promise<boolean> {
@@ -266,7 +282,10 @@ export function createSessionManager(o: SessionManagerOptions): SessionManager {
   const tick = setInterval(() => {
     const now = Date.now();
     for (const e of entries.values()) {
-      if (e.sup && !records(e) && now - e.lastTouch > o.idleStopMs) void stop(e.key, 'idle');
+      // A main session is in use while its compat transcode is.
+      const compat = e.stream === 'main' ? entries.get(streamKey(e.deviceId, 'compat')) : undefined;
+      const lastUse = Math.max(e.lastTouch, compat?.lastTouch ?? 0);
+      if (e.sup && !records(e) && now - lastUse > o.idleStopMs) void stop(e.key, 'idle');
     }
     for (const [id, r] of recordRetry) {
       if (now >= r.at && recording.has(id) && !entries.has(id)) void startRecording(id);

@@ -8,7 +8,7 @@ import {
 import { cpuSeconds, CpuMeter } from './cpu.ts';
 import { freeSpaceMb } from './disk.ts';
 import { buildSessionArgs, loggableCommand, spawnFfmpeg, type FfmpegProcess } from './ffmpeg.ts';
-import { streamKey } from './keys.ts';
+import { streamKey, type StreamName } from './keys.ts';
 import type { MediaLayout } from './layout.ts';
 import { continuation, staleInits } from './playlist-runs.ts';
 import type { MediaRelay, RelayTicket } from './rtsp-relay.ts';
@@ -51,6 +51,8 @@ export interface SupervisorOptions {
   releaseTranscode?: () => void;
   /** Transcode caps (resolution, frame rate). */
   transcode?: { maxHeight: number; maxFps: number };
+  /** The compat session's input: the main session's low-latency feed (gateway/lowlat/hub.ts tap), written to ffmpeg's stdin. */
+  input?: FeedTap;
   /** Injected in tests. */
   spawn?: typeof spawnFfmpeg;
   freeSpaceMb?: (dir: string) => Promise<number>;
@@ -58,11 +60,25 @@ export interface SupervisorOptions {
 
 /** Where a session's ffmpeg stdout (fragmented MP4) goes: gateway/lowlat/hub.ts's feed. */
 export interface LowLatencySink {
-  start(meta: { stream: 'main' | 'sub'; mode: 'copy' | 'transcode' }): void;
+  start(meta: { stream: StreamName; mode: 'copy' | 'transcode' }): void;
   push(chunk: Buffer): void;
   end(reason: string): void;
   info(): { codec: string; width: number; height: number } | null;
 }
+
+/** A session's fMP4 read in process: the init, then fragments from a keyframe on; `restart` when a new run begins. */
+export interface FeedTap {
+  open(sink: { write(chunk: Buffer, keyframe: boolean): void; restart(reason: string): void }): () => void;
+}
+
+/**
+ * Bytes queued to a compat ffmpeg's stdin past which fragments are dropped up to the next
+ * keyframe (the transcode cannot keep up): bounded memory, and the picture skips ahead.
+ */
+export const COMPAT_INPUT_HIGH_WATER = 8 * 1024 * 1024;
+const COMPAT_REASON = 'the browser decodes neither the main stream nor a sub stream: the main stream transcoded to H.264';
+
+type Stdin = NodeJS.WritableStream & { writableLength: number; end(): unknown };
 
 type Health = 'online' | 'offline' | 'degraded' | 'unknown' | null;
 
@@ -109,6 +125,8 @@ export class StreamSupervisor {
   /** The source the running (or last) ffmpeg was started with. */
   private runSource: StreamSource | null = null;
   private stopping: Promise<void> | null = null;
+  /** Detaches the compat session's input from the main session's feed. */
+  private detachInput: (() => void) | null = null;
   /** The running ffmpeg's CPU, sampled every tick. */
   private readonly cpu = new CpuMeter();
 
@@ -215,8 +233,10 @@ export class StreamSupervisor {
     this.stopping = (async () => {
       await this.launching;
       const p = this.proc;
+      this.closeInput();
       if (p) await p.stop(this.o.stopGraceMs ?? 3000);
       this.proc = null;
+      this.closeInput();
       this.dropTicket();
       this.releaseTranscode();
       this.o.lowLatency?.end(reason);
@@ -264,7 +284,13 @@ export class StreamSupervisor {
     }
     if (this.state === 'degraded') this.setState('starting', 'disk space available again');
 
-    const plan: VideoPlan = this.learned ?? initialPlan(this.src.encoding);
+    const compat = this.src.stream === 'compat';
+    if (compat && !this.o.input) {
+      this.fail({ kind: 'spawn', reason: 'could not start: no low-latency feed to transcode from' }, null);
+      return;
+    }
+    const plan: VideoPlan = compat ? { mode: 'transcode', codec: 'h264' } : this.learned ?? initialPlan(this.src.encoding);
+    if (compat) this.transcodeReason = COMPAT_REASON;
     if (plan.mode === 'transcode' && !this.holdsTranscode) {
       if (this.o.acquireTranscode && !this.o.acquireTranscode()) {
         this.fail({ kind: 'limit', reason: 'this gateway node is at its limit of transcoding sessions' }, null);
@@ -283,9 +309,9 @@ export class StreamSupervisor {
     let args: string[];
     this.dropTicket();
     try {
-      this.ticket = await this.o.relay.open(this.src);
+      this.ticket = compat ? null : await this.o.relay.open(this.src);
       args = buildSessionArgs({
-        source: this.src, input: this.ticket?.url ?? this.src.url, plan, key: this.key, layout, sessionStartMs: runStartMs,
+        source: this.src, input: compat ? 'pipe:0' : this.ticket?.url ?? this.src.url, pipeInput: compat, plan, key: this.key, layout, sessionStartMs: runStartMs,
         hlsTime: this.o.hlsTime, listSize: this.o.listSize, startNumber: run.startNumber, append: run.append, initName: run.initName,
         lowLatency: Boolean(this.o.lowLatency), transcode: this.o.transcode,
       });
@@ -314,19 +340,52 @@ export class StreamSupervisor {
     const redact = this.ticket ? [this.ticket.token] : [];
     const feed = this.o.lowLatency;
     feed?.start({ stream: this.src.stream, mode: plan.mode });
+    // fluent-ffmpeg may spawn at once (binary path cached): a stdin handed over inside the call waits for `proc`.
+    let stdinEarly: Stdin | null = null;
+    let spawned: FfmpegProcess | null = null;
     const proc: FfmpegProcess = (this.o.spawn ?? spawnFfmpeg)(args, {
       onLine: (line) => this.onLine(proc, line), redact,
       ...(feed ? { onStdout: (chunk: Buffer) => { if (proc === this.proc) feed.push(chunk); } } : {}),
+      ...(compat ? { onStdin: (stdin: Stdin) => { if (spawned) this.feedInput(spawned, stdin); else stdinEarly = stdin; } } : {}),
     });
+    spawned = proc;
     this.proc = proc;
+    if (stdinEarly) this.feedInput(proc, stdinEarly);
     this.cpu.reset();
     this.spawns++;
     this.log.info({ command: this.command, mode: plan.mode, codec: plan.codec, spawn: this.spawns }, 'ffmpeg started');
     void proc.exited.then((exit) => this.onExit(proc, exit));
   }
 
+  /** The compat session: the main session's feed into ffmpeg's stdin, dropping to the next keyframe when ffmpeg falls behind. */
+  private feedInput(proc: FfmpegProcess, stdin: Stdin): void {
+    if (proc !== this.proc || !this.o.input) return;
+    let dropping = false;
+    this.closeInput();
+    const detach = this.o.input.open({
+      write: (chunk, keyframe) => {
+        if (proc !== this.proc) return;
+        if (stdin.writableLength > COMPAT_INPUT_HIGH_WATER) dropping = true;
+        if (dropping) {
+          if (!keyframe || stdin.writableLength > COMPAT_INPUT_HIGH_WATER / 4) return;
+          dropping = false;
+        }
+        stdin.write(chunk);
+      },
+      restart: (reason) => { if (proc === this.proc) this.restartNow(`main stream: ${reason}`); },
+    });
+    // Ending stdin is how a compat ffmpeg stops promptly (blocked on its input, it would wait out SIGTERM).
+    this.detachInput = () => { detach(); stdin.end(); };
+  }
+
+  private closeInput(): void {
+    this.detachInput?.();
+    this.detachInput = null;
+  }
+
   private onLine(proc: FfmpegProcess, line: string): void {
-    if (proc !== this.proc || this.codecSeen || !this.plan) return;
+    // A compat session transcodes whatever the main stream carries: nothing to learn.
+    if (proc !== this.proc || this.codecSeen || !this.plan || this.src.stream === 'compat') return;
     const codec = inputVideoCodec(line);
     if (!codec) return;
     this.codecSeen = true;
@@ -347,12 +406,14 @@ export class StreamSupervisor {
   private restart(p: PlannedRestart): void {
     if (!this.proc || this.planned) return;
     this.planned = p;
+    this.closeInput();
     void this.proc.stop(this.o.stopGraceMs ?? 3000);
   }
 
   private onExit(proc: FfmpegProcess, exit: { code: number | null; signal: string | null; error: string | null }): void {
     if (proc !== this.proc) return;
     this.proc = null;
+    this.closeInput();
     this.liveSince = null;
     const planned = this.planned;
     this.planned = null;

@@ -26,6 +26,8 @@ let base: string;
 let h264Id: string;
 let h265Id: string;
 let deadId: string;
+/** The H.265 camera registered without its sub stream: only the gateway's transcode plays in a browser without HEVC. */
+let h265OnlyId: string;
 
 beforeAll(async () => {
   ({ platform, close } = await testPlatform({ 'health.intervalSeconds': 3600 }));
@@ -54,6 +56,13 @@ beforeAll(async () => {
     ids.push(d.id);
   }
   [h264Id, h265Id] = ids as [string, string];
+  const h265 = sim.cameras[1]!;
+  h265OnlyId = (await devices.create({
+    name: '低延时-H265-无子码流', cameraType: 'fixed', confirmDuplicate: true,
+    onvif: { host: '127.0.0.1', port: h265.onvifPort, username: h265.spec.username, password: h265.spec.password },
+    streams: { main: h265.rtspUri('main') },
+  })).id;
+  ids.push(h265OnlyId);
   // A camera nobody answers for.
   deadId = (await devices.create({ name: '低延时-断线', cameraType: 'fixed', streams: { main: 'rtsp://127.0.0.1:9/none' }, confirmDuplicate: true })).id;
   await waitUntil(() => [...ids, deadId].every((id) => gateway.membership.held().includes(id)), 15_000, 'the gateway to hold the cameras');
@@ -185,6 +194,26 @@ describe('the low-latency path', () => {
       expect(await info.getAttribute('data-why')).toBe('undecodable');
       expect(await info.textContent()).toContain('子码流');
       expect(await page.textContent('[data-test=player-stream-why]')).toBe('本浏览器无法解码主码流，改播子码流');
+      await expect.poll(() => advance(page, '[data-test=live-video]', 1500), { timeout: 15_000, interval: 250 }).toBeGreaterThan(1);
+    });
+    await page.close();
+  });
+
+  it('plays the gateway\'s H.264 transcode of an H.265 camera with no sub stream, and says so', async () => {
+    const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+    const seen = watchTrouble(page);
+    const starts = watchStarts(page);
+    await login(page);
+    await page.goto(`${base}/devices/${h265OnlyId}`);
+    await explainOnFailure(page, seen, 'compat', async () => {
+      await page.waitForSelector('[data-test=player-state][data-state=live]', { timeout: 40_000 });
+      const info = await page.waitForSelector('[data-test=player-stream][data-stream=compat]', { timeout: 20_000 });
+      expect(await info.getAttribute('data-codec')).toBe('H.264');
+      expect(await info.getAttribute('data-why')).toBe('transcode');
+      expect(await info.textContent()).toContain('兼容码流');
+      expect(await info.textContent()).toContain('转码');
+      expect(await page.textContent('[data-test=player-stream-why]')).toBe('本浏览器无法解码主码流，由网关转码');
+      expect(starts.filter((s) => s.deviceId === h265OnlyId).map((s) => s.stream)).toContain('compat');
       await expect.poll(() => advance(page, '[data-test=live-video]', 1500), { timeout: 15_000, interval: 250 }).toBeGreaterThan(1);
     });
     await page.close();

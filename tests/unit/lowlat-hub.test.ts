@@ -420,3 +420,57 @@ describe('garbage from ffmpeg', () => {
     expect(hub.stats().bufferedBytes).toBe(init.length + HEADER_BYTES + K().length + HEADER_BYTES);
   });
 });
+
+describe('an in-process tap (the compat transcode reading a main session)', () => {
+  const tapOf = () => {
+    const got: { kind: 'I' | 'K' | 'F'; bytes: Buffer }[] = [];
+    const restarts: string[] = [];
+    let first = true;
+    return {
+      got, restarts,
+      sink: {
+        write(chunk: Buffer, keyframe: boolean) { got.push({ kind: first ? 'I' : keyframe ? 'K' : 'F', bytes: chunk }); first = false; },
+        restart(reason: string) { restarts.push(reason); },
+      },
+    };
+  };
+
+  it('gets the raw init and the held GOP at once, then what comes, and a restart when a new run begins', () => {
+    const hub = hubOf();
+    const feed = hub.feed(KEY);
+    feed.start({ stream: 'main', mode: 'copy' });
+    feed.push(Buffer.concat([init, K(), F()]));
+    const t = tapOf();
+    const detach = hub.tap(KEY, t.sink);
+    feed.push(F());
+    expect(t.got.map((g) => g.kind)).toEqual(['I', 'K', 'F', 'F']);
+    // No message header: the bytes ffmpeg wrote, so the tap's reader sees one fMP4 stream.
+    expect(Buffer.concat(t.got.map((g) => g.bytes)).equals(Buffer.concat([init, K(), F(), F()]))).toBe(true);
+    feed.end('ffmpeg ended');
+    feed.start({ stream: 'main', mode: 'copy' });
+    feed.push(init);
+    expect(t.restarts).toEqual(['the stream it reads started a new run']);
+    feed.push(K());
+    expect(t.got).toHaveLength(4);
+    detach();
+    expect(hub.stats().keys).toBe(1);
+  });
+
+  it('before any init waits, then starts at the first keyframe; a detached tap gets nothing more', () => {
+    const hub = hubOf();
+    const t = tapOf();
+    const detach = hub.tap(KEY, t.sink);
+    const feed = hub.feed(KEY);
+    feed.start({ stream: 'main', mode: 'copy' });
+    feed.push(init);
+    feed.push(F());
+    expect(t.got.map((g) => g.kind)).toEqual(['I']);
+    feed.push(K());
+    feed.push(F());
+    expect(t.got.map((g) => g.kind)).toEqual(['I', 'K', 'F']);
+    detach();
+    feed.push(F());
+    expect(t.got).toHaveLength(3);
+    expect(t.restarts).toEqual([]);
+  });
+});

@@ -6,6 +6,7 @@ import {
   recordingDays, retryDelayMs, shouldResetBackoff, shouldRestart, staleAfterMs, staleFor, type VideoPlan,
 } from '../../gateway/streams/decide.ts';
 import { buildSessionArgs, loggableCommand, StderrTail, type FfmpegExit, type FfmpegProcess } from '../../gateway/streams/ffmpeg.ts';
+import { parseStreamKey, streamKey } from '../../gateway/streams/keys.ts';
 import { mediaLayout } from '../../gateway/streams/layout.ts';
 import { createSessionManager, SessionLimitError } from '../../gateway/streams/sessions.ts';
 import { createRtspRelay } from '../../gateway/streams/rtsp-relay.ts';
@@ -60,6 +61,23 @@ describe('ffmpeg arguments', () => {
       layout, sessionStartMs: 1_700_000_000_000, startNumber: extra.startNumber ?? 1_700_000_000, append: extra.append ?? false, initName: 'init-1700000000.mp4',
       lowLatency: extra.lowLatency ?? false, transcode: { maxHeight: 720, maxFps: 15 },
     });
+
+  it('compat: the main session\'s fMP4 on stdin (only the pipe protocol), transcoded and capped, to its own live directory', () => {
+    const args = buildSessionArgs({
+      source: source({ stream: 'compat', url: 'pipe:0', username: null, password: null }), input: 'pipe:0', pipeInput: true, plan: TRANSCODED, key: `${ID}.compat`,
+      layout, sessionStartMs: 1_700_000_000_000, startNumber: 1_700_000_000, append: false, lowLatency: false, transcode: { maxHeight: 720, maxFps: 15 },
+    });
+    expect(args).toEqual([
+      ...GLOBAL, '-protocol_whitelist', 'pipe', '-f', 'mp4', '-fflags', '+genpts+discardcorrupt', '-i', 'pipe:0', ...TRANSCODE,
+      ...HLS.map((a) => a.replace(LIVE, `${LIVE}.compat`)),
+    ]);
+  });
+
+  it('stream keys: main is the device id, sub and compat have their suffix, and parse back', () => {
+    expect([streamKey(ID, 'main'), streamKey(ID, 'sub'), streamKey(ID, 'compat')]).toEqual([ID, `${ID}.sub`, `${ID}.compat`]);
+    for (const stream of ['main', 'sub', 'compat'] as const) expect(parseStreamKey(streamKey(ID, stream))).toEqual({ deviceId: ID, stream });
+    expect(parseStreamKey('../etc.compat')).toBeNull();
+  });
 
   it('copy, live only', () => {
     expect(build('copy')).toEqual([...GLOBAL, ...RTSP_IN, ...COPY, ...HLS]);

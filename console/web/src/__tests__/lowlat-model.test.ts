@@ -214,7 +214,7 @@ describe('chooseStream', () => {
   it('gives a large view H.265 main where the browser decodes it, else the sub stream, else main transcoded', () => {
     expect(chooseStream({ streams: h265Main, size: 'large', isTypeSupported: everything })).toEqual({ stream: 'main', why: 'decodes' })
     expect(chooseStream({ streams: h265Main, size: 'large', isTypeSupported: h264Only })).toEqual({ stream: 'sub', why: 'undecodable' })
-    expect(chooseStream({ streams: [offer('main', 'H265')], size: 'large', isTypeSupported: h264Only })).toEqual({ stream: 'main', why: 'transcode' })
+    expect(chooseStream({ streams: [offer('main', 'H265')], size: 'large', isTypeSupported: h264Only })).toEqual({ stream: 'compat', why: 'transcode' })
     expect(chooseStream({ streams: [offer('main', 'H264'), offer('sub', 'H264')], size: 'large', isTypeSupported: h264Only })).toEqual({ stream: 'main', why: 'decodes' })
   })
 

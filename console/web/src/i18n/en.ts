@@ -303,6 +303,7 @@ const en: MessageSchema = {
     stream: {
       main: 'main stream',
       sub: 'sub stream',
+      compat: 'compatible stream',
     },
     why: {
       small: 'small view: the sub stream',

@@ -303,6 +303,7 @@ const zhCN = {
     stream: {
       main: '主码流',
       sub: '子码流',
+      compat: '兼容码流',
     },
     why: {
       small: '小画面播放子码流',

@@ -4,7 +4,8 @@
 // to a closed socket, which of the camera's streams to ask for, and the latency maths.
 // No DOM: unit-tested with plain values (console/web/src/__tests__/lowlat-model.test.ts).
 
-export type StreamName = 'main' | 'sub'
+/** The camera's main and sub streams, and `compat`: the gateway's H.264 transcode of the main stream for a browser that decodes neither. */
+export type StreamName = 'main' | 'sub' | 'compat'
 
 /** Every binary message starts with these bytes: kind (1 byte) and the gateway's arrival time (float64 BE). */
 export const HEADER_BYTES = 9
@@ -66,7 +67,7 @@ export function parseControl(text: string): ControlMessage | null {
   if (m.type !== 'init') return null
   const { codec, mime, width, height, stream, mode, serverTime } = m
   if (typeof codec !== 'string' || !codec || typeof mime !== 'string' || !mime) return null
-  if (stream !== 'main' && stream !== 'sub') return null
+  if (stream !== 'main' && stream !== 'sub' && stream !== 'compat') return null
   if (mode !== 'copy' && mode !== 'transcode') return null
   return {
     type: 'init',
@@ -320,8 +321,8 @@ export function mainDecodes(encoding: string | null, exactCodec: string | null, 
 
 /**
  * Which stream to ask for: a small view takes the sub stream when the camera has one; a large one
- * the main stream when the browser decodes it, else the sub stream, else the main stream anyway
- * (the gateway transcodes it). With nothing known yet, main.
+ * the main stream when the browser decodes it, else the sub stream, else the compat stream (the
+ * gateway transcodes the main stream to H.264, capped). With nothing known yet, main.
  */
 export function chooseStream(o: {
   streams: readonly StreamOffer[]
@@ -336,7 +337,7 @@ export function chooseStream(o: {
   if (o.size === 'small' && sub) return { stream: 'sub', why: 'small' }
   if (mainDecodes(main.encoding, o.mainCodec ?? null, o.isTypeSupported)) return { stream: 'main', why: 'decodes' }
   if (sub) return { stream: 'sub', why: 'undecodable' }
-  return { stream: 'main', why: 'transcode' }
+  return { stream: 'compat', why: 'transcode' }
 }
 
 /** 'H.264' / 'H.265' from a codec string or a session's codec; other codecs as given, upper-cased. */
