@@ -32,13 +32,13 @@ export function createGatewayClient(deps: { nodes: NodeRepository; serviceToken:
   }
 
   /** A raw GET on a node's internal API (bytes: a segment, a frame), with the service token; errors as the API's shape. */
-  async function fetchRaw(baseUrl: string, path: string, init: { method?: string; timeoutMs?: number; signal?: AbortSignal; body?: unknown } = {}): Promise<Response> {
+  async function fetchRaw(baseUrl: string, path: string, init: { method?: string; timeoutMs?: number; signal?: AbortSignal; body?: unknown; headers?: Record<string, string> } = {}): Promise<Response> {
     let res: Response;
     const timeout = AbortSignal.timeout(init.timeoutMs ?? deps.timeoutMs ?? 15_000);
     try {
       res = await fetch(new URL(path, baseUrl), {
         method: init.method ?? 'GET',
-        headers: { authorization: `Bearer ${deps.serviceToken}`, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: { ...init.headers, authorization: `Bearer ${deps.serviceToken}`, ...(init.body !== undefined ? { 'content-type': 'application/json' } : {}) },
         body: init.body !== undefined ? JSON.stringify(init.body) : undefined,
         signal: init.signal ? AbortSignal.any([timeout, init.signal]) : timeout,
       });
@@ -69,8 +69,15 @@ export function createGatewayClient(deps: { nodes: NodeRepository; serviceToken:
       return call<T>((await liveNode(nodeId)).internalUrl, method, path, body, timeoutMs);
     },
     /** A raw answer (a file's bytes) from one node by id. */
-    async rawFromNode(nodeId: string, path: string, init?: { method?: string; timeoutMs?: number; signal?: AbortSignal; body?: unknown }): Promise<Response> {
+    async rawFromNode(nodeId: string, path: string, init?: { method?: string; timeoutMs?: number; signal?: AbortSignal; body?: unknown; headers?: Record<string, string> }): Promise<Response> {
       return fetchRaw((await liveNode(nodeId)).internalUrl, path, init);
+    },
+    /**
+     * Where a program of ours other than this one (an export's ffmpeg) reads a node's internal
+     * path, and the header that authorises it: to be handed over in a file, never on a command line.
+     */
+    async endpoint(nodeId: string, path: string): Promise<{ url: string; authorization: string }> {
+      return { url: new URL(path, (await liveNode(nodeId)).internalUrl).toString(), authorization: `Bearer ${deps.serviceToken}` };
     },
     /** A raw answer (a frame's bytes) from the node that holds `deviceId`. */
     async rawForDevice(deviceId: string, path: string, init?: { method?: string; timeoutMs?: number; signal?: AbortSignal; body?: unknown }): Promise<Response> {

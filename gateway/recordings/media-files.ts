@@ -34,13 +34,15 @@ export function createMediaFiles(deps: { repo: RecordingRepository; root: string
   }
 
   return {
-    async segment(deviceId: string, id: number): Promise<{ stream: ReadStream; bytes: number }> {
+    /** A segment file's bytes, or the part `range(size)` picks (an HTTP Range); `bytes` is the file's size. */
+    async segment(deviceId: string, id: number, range?: (size: number) => { start: number; end: number } | null): Promise<{ stream: ReadStream; bytes: number; part: { start: number; end: number } | null }> {
       const segment = await deps.repo.segmentById(deviceId, id);
       if (!segment) throw notFound('segment');
       const path = await inside(segment.path);
       const info = path ? await stat(path).catch(() => null) : null;
       if (!path || !info?.isFile()) throw notFound('segment file');
-      return { stream: createReadStream(path, { highWaterMark: 1024 * 1024 }), bytes: info.size };
+      const part = range?.(info.size) ?? null;
+      return { stream: createReadStream(path, { highWaterMark: 1024 * 1024, ...(part ?? {}) }), bytes: info.size, part };
     },
 
     async disk(): Promise<DiskUse> {

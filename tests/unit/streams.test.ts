@@ -7,6 +7,7 @@ import {
 } from '../../gateway/streams/decide.ts';
 import { buildSessionArgs, loggableCommand, StderrTail, type FfmpegExit, type FfmpegProcess } from '../../gateway/streams/ffmpeg.ts';
 import { parseStreamKey, streamKey } from '../../gateway/streams/keys.ts';
+import { chooseServedStream } from '../../gateway/streams/service.ts';
 import { mediaLayout } from '../../gateway/streams/layout.ts';
 import { createSessionManager, SessionLimitError } from '../../gateway/streams/sessions.ts';
 import { createRtspRelay } from '../../gateway/streams/rtsp-relay.ts';
@@ -71,6 +72,19 @@ describe('ffmpeg arguments', () => {
       ...GLOBAL, '-protocol_whitelist', 'pipe', '-f', 'mp4', '-fflags', '+genpts+discardcorrupt', '-i', 'pipe:0', ...TRANSCODE,
       ...HLS.map((a) => a.replace(LIVE, `${LIVE}.compat`)),
     ]);
+  });
+
+  it('serves compat only of a main stream that is not H.264, and main where a sub stream is missing', () => {
+    const d = (main: string | null, sub = false) => [
+      { stream: 'main' as const, encoding: main, width: 1920, height: 1080, fps: 25, gop: 100 },
+      ...(sub ? [{ stream: 'sub' as const, encoding: 'H264', width: 640, height: 360, fps: 25, gop: 50 }] : []),
+    ];
+    expect(chooseServedStream(d('H265'), 'compat')).toBe('compat');
+    expect(chooseServedStream(d(null), 'compat')).toBe('compat');
+    expect(chooseServedStream(d('H264'), 'compat')).toBe('main');
+    expect(chooseServedStream(d('H265'), 'sub')).toBe('main');
+    expect(chooseServedStream(d('H265', true), 'sub')).toBe('sub');
+    expect(chooseServedStream(d('H265', true), 'main')).toBe('main');
   });
 
   it('stream keys: main is the device id, sub and compat have their suffix, and parse back', () => {

@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { link, mkdir, open, rm, unlink } from 'node:fs/promises';
+import { link, mkdir, rm, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { HttpError } from '../../core/http/errors.ts';
@@ -18,11 +18,11 @@ import type { ExportStage, Manifest, ManifestCamera } from './types.ts';
 /** Progress goes to the row and the job at most this often. */
 const PROGRESS_EVERY_MS = 500;
 /**
- * Where each stage's share of the bar starts and ends: fetching the segments (only where the
- * media directory is not shared), then cutting, hashing and zipping in one pass.
+ * Where each stage's share of the bar starts and ends: checking each segment (and fetching the
+ * trimmed first and last where the media directory is not shared), then cutting, hashing and
+ * zipping in one pass.
  */
-const stageSpans = (fetching: boolean): Record<ExportStage, [number, number]> =>
-  fetching ? { fetching: [0, 40], packing: [40, 99] } : { fetching: [0, 0], packing: [0, 99] };
+const STAGE_SPAN: Record<ExportStage, [number, number]> = { fetching: [0, 5], packing: [5, 99] };
 const SYSTEM = { kind: 'system', userId: null, username: 'workers' } as const;
 
 export interface BuildContext {
@@ -34,20 +34,10 @@ export interface BuildContext {
 }
 
 /** MPEG-TS starts with the sync byte at 0 and again 188 bytes later. */
-async function looksLikeTs(path: string): Promise<boolean> {
-  const fh = await open(path, 'r').catch(() => null);
-  if (!fh) return false;
-  try {
-    const buf = Buffer.alloc(189);
-    const { bytesRead } = await fh.read(buf, 0, 189, 0);
-    return bytesRead === 189 && buf[0] === 0x47 && buf[188] === 0x47;
-  } finally {
-    await fh.close();
-  }
-}
+const looksLikeTs = (head: Buffer | null) => head !== null && head.length >= 189 && head[0] === 0x47 && head[188] === 0x47;
 
-/** Segments fetched at once from a gateway node. */
-const FETCH_CONCURRENCY = 4;
+/** Segments checked at once on a gateway node. */
+const CHECK_CONCURRENCY = 8;
 
 /**
  * `fn` over `items` with at most `limit` running, results in the items' order. After a failure
@@ -99,12 +89,11 @@ export async function buildExport(deps: WorkerDeps, exportId: string, ctx: Build
   let stageBytes = 0;
   let stageTotal = 1;
   let last = 0;
-  const spans = stageSpans(!media.shared);
   const report = async (force = false) => {
     const now = Date.now();
     if (!force && now - last < PROGRESS_EVERY_MS) return;
     last = now;
-    const [a, b] = spans[stage];
+    const [a, b] = STAGE_SPAN[stage];
     const p = { percent: Math.round(a + (b - a) * Math.min(1, stageBytes / Math.max(1, stageTotal))), bytes: stageBytes, stage };
     await Promise.all([repo.progress(exportId, p), ctx.progress(p)]);
   };
@@ -128,21 +117,23 @@ export async function buildExport(deps: WorkerDeps, exportId: string, ctx: Build
     const videos: BuildInput['videos'] = [];
     await enter('fetching', totalBytes);
     for (const { item, device, segments } of cams) {
-      // Each segment's file: local when the media dir is shared, else fetched into scratch.
-      // A few segments at once: one HTTP fetch at a time leaves the link and the disk idle.
-      const planned: PlanSegment<string>[] = await mapInOrder(segments, media.shared ? 1 : FETCH_CONCURRENCY, async (seg) => {
+      // Each segment's first packets: is it MPEG-TS (a file gone or garbled is an 'unreadable' gap)?
+      const planned: PlanSegment<RecordingSegment>[] = await mapInOrder(segments, media.shared ? 1 : CHECK_CONCURRENCY, async (seg) => {
         ctx.signal.throwIfAborted();
-        const path = await segmentFile(media, seg, scratch, ctx.signal);
-        const readable = path !== null && await looksLikeTs(path);
+        const readable = looksLikeTs(await media.head(refOf(seg), 189, ctx.signal));
         stageBytes += Number(seg.bytes);
         await report();
-        return { seg: path ?? '', startsAt: seg.startsAt, endsAt: seg.endsAt, readable };
+        return { seg, startsAt: seg.startsAt, endsAt: seg.endsAt, readable };
       });
       const plan = planCut(new Date(item.from), new Date(item.to), planned);
       let file: string | null = null;
       if (plan.parts.length > 0) {
         file = `video/${safeName(device.name)}_${device.id}.mp4`;
-        const cut = await prepareCut(plan.parts.map((p) => ({ path: p.seg, inpoint: p.inpoint, outpoint: p.outpoint })), join(scratch, `list-${device.id}.txt`), ctx.signal);
+        // The first part is probed (codec, keyframes) and so are trimmed ones: those are local files.
+        const parts = await Promise.all(plan.parts.map(async (p, i) => ({
+          ...await partSource(media, p.seg, i === 0 || p.inpoint !== null || p.outpoint !== null, scratch, ctx.signal), inpoint: p.inpoint, outpoint: p.outpoint,
+        })));
+        const cut = await prepareCut(parts, join(scratch, `list-${device.id}.txt`), ctx.signal);
         videos.push({ name: file, args: cut.args });
       }
       cameras.push({
@@ -216,20 +207,21 @@ function resultOf(exportId: string, bytes: number, sha256: string, m: Manifest):
   return { exportId, bytes, sha256, files: m.files.length, gaps: m.cameras.reduce((n, c) => n + c.gaps.length, 0) };
 }
 
+const refOf = (seg: RecordingSegment) => ({ id: seg.id, deviceId: seg.deviceId, path: seg.path, nodeId: seg.nodeId });
+
 /**
- * A segment as a local file, or null when it cannot be had (file gone, 404 from its node):
- * that segment becomes an 'unreadable' gap. Other failures (node down) are thrown: retried.
+ * Where ffmpeg reads a segment: in place where the media directory is shared; else a trimmed
+ * one (the first and last, whose keyframes and timestamps are probed) fetched into scratch, and
+ * the others straight from their node's internal API (ffmpeg over HTTP with Range: the footage
+ * is never written before it goes into the package). A segment gone since it was checked fails
+ * the attempt (the retry declares it a gap).
  */
-async function segmentFile(media: MediaAccess, seg: RecordingSegment, scratch: string, signal: AbortSignal): Promise<string | null> {
-  const ref = { id: seg.id, deviceId: seg.deviceId, path: seg.path, nodeId: seg.nodeId };
-  if (media.shared) return media.localPath(ref);
+async function partSource(media: MediaAccess, seg: RecordingSegment, trimmed: boolean, scratch: string, signal: AbortSignal): Promise<{ path: string; authorization?: string }> {
+  const ref = refOf(seg);
+  if (media.shared) return { path: media.localPath(ref)! };
+  if (!trimmed) return media.remote(ref).then((r) => ({ path: r.url, authorization: r.authorization }));
   const path = join(scratch, `seg-${seg.id}.ts`);
-  try {
-    const { stream } = await media.openSegment(ref, signal);
-    await pipeline(stream, createWriteStream(path));
-    return path;
-  } catch (err) {
-    if (err instanceof HttpError && err.statusCode === 404) return null;
-    throw err;
-  }
+  const { stream } = await media.openSegment(ref, signal);
+  await pipeline(stream, createWriteStream(path));
+  return { path };
 }

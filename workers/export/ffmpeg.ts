@@ -15,7 +15,16 @@ import { writeFile } from 'node:fs/promises';
  * Safari and Windows' players expect).
  */
 
-export interface ConcatPart { path: string; inpoint: number | null; outpoint: number | null }
+export interface ConcatPart {
+  /** A local path, or an http(s) URL of our own gateway node's internal API. */
+  path: string;
+  inpoint: number | null;
+  outpoint: number | null;
+  /** For a URL: the Authorization header value (written into the list file, never onto a command line). */
+  authorization?: string;
+}
+
+const isUrl = (path: string) => /^https?:\/\//.test(path);
 
 const FFPROBE = () => process.env.FFPROBE_PATH ?? 'ffprobe';
 
@@ -36,16 +45,19 @@ export function concatList(parts: readonly ConcatPart[]): string {
   for (const [i, p] of parts.entries()) {
     lines.push(`file ${quote(p.path)}`);
     if (i > 0) lines.push(`option probesize ${LATER_FILE_PROBESIZE}`);
+    // One header, without the CRLF ffmpeg adds (a line break would end the directive).
+    if (p.authorization) lines.push(`option headers ${quote(`Authorization: ${p.authorization}`)}`);
     if (p.inpoint !== null) lines.push(`inpoint ${p.inpoint.toFixed(3)}`);
     if (p.outpoint !== null) lines.push(`outpoint ${p.outpoint.toFixed(3)}`);
   }
   return lines.join('\n') + '\n';
 }
 
-export function concatArgs(listPath: string, o: { hevc: boolean }): string[] {
+export function concatArgs(listPath: string, o: { hevc: boolean; remote?: boolean }): string[] {
   return [
     '-hide_banner', '-nostdin', '-loglevel', 'error',
-    '-protocol_whitelist', 'file,pipe',
+    // http(s) only where the list names our own nodes' segment URLs (built from index rows and the node table).
+    '-protocol_whitelist', o.remote ? 'file,pipe,http,https,tcp,tls' : 'file,pipe',
     '-f', 'concat', '-safe', '0', '-i', listPath,
     '-map', '0:v?', '-map', '0:a?', '-c', 'copy',
     ...(o.hevc ? ['-tag:v', 'hvc1'] : []),
@@ -94,6 +106,7 @@ export async function prepareCut(parts: readonly ConcatPart[], listPath: string,
   let codec: string | null = null;
   const shifted = await Promise.all(parts.map(async (p, i) => {
     if (p.inpoint === null && p.outpoint === null && i > 0) return p;
+    if (isUrl(p.path)) throw new Error('a trimmed or first part must be a local file (it is probed)');
     const probe = await probeSegment(p.path, signal);
     if (i === 0) codec = probe.codec;
     return {
@@ -102,6 +115,7 @@ export async function prepareCut(parts: readonly ConcatPart[], listPath: string,
       outpoint: p.outpoint === null ? null : p.outpoint + probe.startTime,
     };
   }));
-  await writeFile(listPath, concatList(shifted));
-  return { args: concatArgs(listPath, { hevc: codec === 'hevc' }), codec };
+  // The list may hold the service token: readable by this user only.
+  await writeFile(listPath, concatList(shifted), { mode: 0o600 });
+  return { args: concatArgs(listPath, { hevc: codec === 'hevc', remote: parts.some((p) => isUrl(p.path)) }), codec };
 }
