@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { buildConsole } from '../../console/server/main.ts';
 import type { App } from '../../core/http/app.ts';
@@ -6,6 +5,7 @@ import { startGateway, type Gateway } from '../../gateway/main.ts';
 import { readCaptureTimes } from '../../gateway/simulator/capture-sei.ts';
 import { startSimulator, type Simulator } from '../../gateway/simulator/simulator.ts';
 import { benchPlatform, percentile } from './helpers.ts';
+import { WebSocket } from './ws-client.ts';
 
 /**
  * gateway, low-latency step (SKYNET_BENCH_ONLY=lowlat): the path a monitor's focused tile takes —
@@ -22,10 +22,6 @@ import { benchPlatform, percentile } from './helpers.ts';
  * The viewer is a Node WebSocket client on this machine: a browser adds its own decode and the
  * player's small buffer (the console keeps ≈ 0.3–0.5 s ahead).
  */
-
-/** `ws` (the server side's own library, through @fastify/websocket): Node 20 has no WebSocket client. */
-interface WsClient { close(): void; on(event: string, listener: (...args: any[]) => void): void }
-const WebSocket = createRequire(import.meta.url)('ws') as new (url: string) => WsClient;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (v: number[]) => percentile(v, 50);
@@ -60,7 +56,7 @@ function mdatOf(message: Buffer): Buffer | null {
 }
 
 /** A viewer on the low-latency socket: every frame's receipt time and capture time. */
-function viewer(wsUrl: string, codec: 'h264' | 'hevc') {
+export function viewer(wsUrl: string, codec: 'h264' | 'hevc') {
   const ws = new WebSocket(wsUrl);
   const frames: { receivedAt: number; capturedAt: number }[] = [];
   let firstKeyframeAt = 0;
@@ -85,6 +81,14 @@ function viewer(wsUrl: string, codec: 'h264' | 'hevc') {
     frames, get firstKeyframeAt() { return firstKeyframeAt; }, get openedAt() { return openedAt; }, get codec() { return codecString; },
     async close() { ws.close(); await Promise.race([closed, sleep(2000)]); },
   };
+}
+
+export type LowLatencyViewer = ReturnType<typeof viewer>;
+
+/** Receipt − capture of every frame received from `skipMs` after connecting (the held GOP a viewer gets on joining left out). */
+export function frameLatencies(v: LowLatencyViewer, skipMs = 3000): number[] {
+  const since = v.openedAt + skipMs;
+  return v.frames.filter((f) => f.receivedAt >= since).map((f) => f.receivedAt - f.capturedAt);
 }
 
 async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
@@ -149,8 +153,7 @@ export async function benchLowLatency(): Promise<{ metrics: Record<string, numbe
       const first = await open(ctx, cam);
       cold.push(first.ms);
       await sleep(SAMPLE_MS);
-      const since = first.v.openedAt + 3000;
-      const lat = first.v.frames.filter((f) => f.receivedAt >= since).map((f) => f.receivedAt - f.capturedAt);
+      const lat = frameLatencies(first.v);
       await first.v.close();
       allLatency.push(...lat);
       metrics[`lowlat_latency_ms_gop${cam.gop}`] = Number(median(lat).toFixed(0));
