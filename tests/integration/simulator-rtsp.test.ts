@@ -8,6 +8,7 @@ import { startSimulator, type Simulator } from '../../gateway/simulator/simulato
 import { encodeTestFile, ffmpegMarker } from '../../gateway/simulator/source.ts';
 import type { SimCamera } from '../../gateway/simulator/types.ts';
 import { streamSize } from '../../gateway/simulator/source.ts';
+import { gstPlay, gstPlayedCleanly } from '../helpers/process.ts';
 
 /**
  * The simulator's RTSP side against real clients: ffprobe, ffmpeg, GStreamer, and raw sockets.
@@ -190,12 +191,9 @@ describe('simulator RTSP server', () => {
 
   // .ci/run installs gstreamer1.0-tools and gstreamer1.0-plugins-good (rtspsrc, rtph264depay).
   it('plays in GStreamer rtspsrc (a third-party client)', async () => {
-    const r = await run('gst-launch-1.0', [
-      'rtspsrc', `location=${cam1.rtspUri('main')}`, 'protocols=tcp', `user-id=${cam1.spec.username}`, `user-pw=${cam1.spec.password}`,
-      '!', 'rtph264depay', '!', 'fakesink', 'num-buffers=30',
-    ]).done;
-    expect(r.code, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toContain('Got EOS');
+    const p = await gstPlay(cam1.rtspUri('main'), cam1.spec.username, cam1.spec.password, ['rtph264depay', '!', 'fakesink', 'num-buffers=30']);
+    expect(gstPlayedCleanly(p)).toBeNull();
+    await waitFor(() => sim.cameras[0]!.rtspClients() === 0, 5000, 'the client to be gone');
   }, 20_000);
 
   it('answers a UDP transport with 461 and serves the SDP the spec asks for', async () => {
