@@ -177,6 +177,27 @@ export const ConfigSchema = Type.Object({
     /** A hole of at least this many seconds between two recording segments of a camera raises a recording-gap alarm. */
     recordingGapSeconds: Type.Integer({ minimum: 5, maximum: 86_400, default: 30, description: 'a whole number of seconds from 5 to 86400' }),
   }, { default: {} }),
+  /** Monitor-patrol linkage (监巡联动): cues, GPS, rings and the rapid-response targets. */
+  linkage: Type.Object({
+    /** A cue not acknowledged (received) within this many seconds escalates: the monitor is alerted and the next unit proposed. */
+    ackTimeoutSeconds: Type.Integer({ minimum: 10, maximum: 3600, default: 60, description: 'seconds from 10 to 3600' }),
+    /** A unit's position older than this is shown greyed as stale, and the unit is not proposed first. */
+    staleSeconds: Type.Integer({ minimum: 10, maximum: 86_400, default: 120, description: 'seconds from 10 to 86400' }),
+    /** GPS tracks are kept this many days. */
+    trackRetentionDays: Type.Integer({ minimum: 1, maximum: 3650, default: 90, description: 'days from 1 to 3650' }),
+    /** The three rings (三圈) around an incident, innermost first: 管控圈, 防控圈, 封控圈. */
+    ringRadiiMeters: Type.Tuple([
+      Type.Integer({ minimum: 100, maximum: 50_000 }), Type.Integer({ minimum: 100, maximum: 50_000 }), Type.Integer({ minimum: 100, maximum: 50_000 }),
+    ], { default: [1000, 3000, 5000], description: 'three increasing radii in metres (100–50000), e.g. [1000, 3000, 5000]' }),
+    /** The rapid-response targets (快速反应圈) arrival times are measured against, in seconds. */
+    responseTargetsSeconds: Type.Tuple([Type.Integer({ minimum: 10 }), Type.Integer({ minimum: 10 }), Type.Integer({ minimum: 10 })], {
+      default: [60, 180, 300], description: 'three increasing times in seconds, e.g. [60, 180, 300]',
+    }),
+    /** The most GPS fixes one unit may send per second (a flood beyond it is answered 429, nothing stored twice). */
+    maxFixesPerSecond: Type.Integer({ minimum: 1, maximum: 100, default: 5, description: 'an integer from 1 to 100' }),
+    /** An optional road-routing service (OSRM-compatible /route/v1/driving) for ETAs; empty: straight-line distance only. */
+    routingUrl: Type.String({ default: '', pattern: '^$|^https?://', description: 'an http(s):// OSRM base URL, or empty' }),
+  }, { default: {} }),
   /** The map: police networks run their own tile servers; with none set the map draws the site's own base layer. */
   map: Type.Object({
     /** A Leaflet tile URL template such as http://tiles.gov.local/{z}/{x}/{y}.png; empty: the offline base layer. */

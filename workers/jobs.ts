@@ -79,6 +79,11 @@ export const JOBS = {
       payload: Type.Object({}, Strict),
       result: Type.Object({ deleted: Type.Integer({ minimum: 0 }) }, Strict),
     },
+    /** Delete GPS fixes past linkage.trackRetentionDays (unit_positions). Idempotent. Scheduled every 10 minutes. */
+    'tracks.purge': {
+      payload: Type.Object({}, Strict),
+      result: Type.Object({ deleted: Type.Integer({ minimum: 0 }) }, Strict),
+    },
   },
   snapshot: {
     /**

@@ -40,6 +40,11 @@ import { searchRoutes } from './search/routes.ts';
 import { mapRoutes } from './map/routes.ts';
 import { wallRoutes } from './wall/routes.ts';
 import { siteRoutes } from '../../gateway/sites/routes.ts';
+import { startLinkageBackground } from './linkage/background.ts';
+import { patrolRoutes } from './linkage/patrol-routes.ts';
+import { createPositionIngest } from './linkage/positions.ts';
+import { linkageRoutes } from './linkage/routes.ts';
+import { createLinkageService } from './linkage/service.ts';
 
 /**
  * The console process: the one origin people talk to. Login, the user API
@@ -109,12 +114,22 @@ export async function buildConsole(platform: Platform): Promise<App> {
   await app.register(retentionRoutes, { retention: createRetentionService(work) });
   // The control room: realtime channel, alarms, incidents, video search, map, wall and tours.
   const ctx: ConsoleContext = { platform, work, live, footage, snapshots, exports };
-  await app.register(realtimeRoutes, { ctx });
+  // Monitor-patrol linkage (监巡联动): a patrol user hears `unit:<id>` of their own unit only.
+  const linkage = createLinkageService(ctx);
+  const positions = createPositionIngest({ repo: linkage.repo, eventLog: platform.eventLog, log: platform.log.child({ feature: 'gps' }), maxPerSecond: config.linkage.maxFixesPerSecond });
+  await app.register(realtimeRoutes, {
+    ctx, isMember: async (topic, principal) => topic.startsWith('unit:') && linkage.mayHearUnit(topic.slice(5), principal),
+  });
   await app.register(alarmRoutes, { ctx });
   await app.register(incidentRoutes, { ctx });
   await app.register(searchRoutes, { ctx });
   await app.register(mapRoutes, { ctx });
   await app.register(wallRoutes, { ctx });
+  await app.register(linkageRoutes, { ctx, linkage });
+  await app.register(patrolRoutes, { ctx, linkage, positions });
+  let stopLinkage: (() => Promise<void>) | null = null;
+  app.addHook('onReady', async () => { stopLinkage = await startLinkageBackground(platform, linkage); });
+  app.addHook('onClose', async () => { await stopLinkage?.(); await positions.stop(); });
   await app.register(webApp);
   return app;
 }

@@ -108,6 +108,9 @@ export const streamInternalRoutes = fp(async (app: App, opts: { sessions: LiveSe
  * the node that holds it, mints a short-lived token bound to the user and the camera,
  * and writes the audit row.
  */
+/** The answer of a live start (POST /api/devices/:id/live, and the patrol phone's pushed cameras). */
+export const LiveAnswerSchema = Type.Object({ url: Type.String(), wsUrl: Type.String(), expiresAt: DateTime, session: SessionSchema, playable: Type.Boolean(), streams: Type.Array(StreamDescriptionSchema) });
+
 export const streamUserRoutes = fp(async (app: App, opts: { live: LiveService }) => {
   const { live } = opts;
 
@@ -129,7 +132,7 @@ export const streamUserRoutes = fp(async (app: App, opts: { live: LiveService })
       params: IdParams,
       body: Type.Object({ waitMs: Type.Integer({ minimum: 0, maximum: 15_000, default: 0 }), stream: StringEnum(STREAMS, { default: 'main' }) }),
       response: {
-        200: Type.Object({ url: Type.String(), wsUrl: Type.String(), expiresAt: DateTime, session: SessionSchema, playable: Type.Boolean(), streams: Type.Array(StreamDescriptionSchema) }),
+        200: LiveAnswerSchema,
         ...errors(400, 401, 403, 404, 502, 503),
       },
     },

@@ -115,14 +115,20 @@ afterAll(async () => {
 });
 
 describe('who may open the channel', () => {
-  it('refuses an upgrade without credentials with HTTP 401, and a patrol user with 403', async () => {
+  it('refuses an upgrade without credentials with HTTP 401, and the service token with 403', async () => {
     expect(await refusal(connect())).toBe(401);
     expect(await refusal(connect({ cookie: 'skynet_session=not-a-session' }))).toBe(401);
     expect(await refusal(connect({ authorization: 'Bearer skt_nonsense' }))).toBe(401);
-    const patrol = await loginAs(app, platform, ['patrol']);
-    expect(await refusal(connect({ cookie: patrol.cookie }))).toBe(403);
     // The service token is for the gateway's internal API, not people's channels.
     expect(await refusal(connect({ authorization: `Bearer ${platform.keys.serviceToken}` }))).toBe(403);
+  });
+
+  it('lets a patrol user in to hear its own unit only: no control-room topic, no other unit', async () => {
+    const { client } = await signedIn(['patrol']);
+    const sub = await subscribe(client, ['alarms', 'incidents', 'devices', 'units', 'cues', `unit:${randomUUID()}`]);
+    expect(sub.topics).toEqual([]);
+    expect(sub.refused.map((r: { code: string }) => r.code)).toEqual(Array(6).fill('realtime.topic_forbidden'));
+    client.ws.close();
   });
 
   it('lets every control-room role in and says hello with the newest event id', async () => {

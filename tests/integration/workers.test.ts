@@ -91,7 +91,7 @@ describe('the runner', () => {
     opened.push(first);
     const again = await startFamily(createMaintenanceFamily({ platform }), runnerOptions(prefix));
     // Two starts, one scheduler per scheduled job (not two).
-    expect((await first.queue.getJobSchedulers()).map((s) => s.key).sort()).toEqual(['events.purge', 'sessions.purge']);
+    expect((await first.queue.getJobSchedulers()).map((s) => s.key).sort()).toEqual(['events.purge', 'sessions.purge', 'tracks.purge']);
     await again.close();
     // The scheduler's first run happens at once; a second, added by hand, finds nothing left.
     await expect.poll(async () => (await platform.pool.query('SELECT count(*)::int AS n FROM sessions WHERE user_id = $1', [user.id])).rows[0].n, { timeout: 15_000 }).toBe(1);
@@ -116,6 +116,7 @@ describe('the runner', () => {
       queue: 'maintenance',
       handlers: {
         'events.purge': async () => ({ deleted: 0 }),
+        'tracks.purge': async () => ({ deleted: 0 }),
         'sessions.purge': async ({ job }) => {
           calls++;
           if ((job.opts.jobId ?? '').startsWith('permanent')) throw new PermanentJobError('test.gone', 'the thing is gone');
@@ -146,7 +147,7 @@ describe('the runner', () => {
     const prefix = freshPrefix();
     const events = await queueEvents(prefix, QUEUES.maintenance);
     let calls = 0;
-    const running = await startFamily({ queue: 'maintenance', handlers: { 'events.purge': async () => ({ deleted: 0 }), 'sessions.purge': async () => { calls++; return { deleted: 0 }; } } }, runnerOptions(prefix));
+    const running = await startFamily({ queue: 'maintenance', handlers: { 'events.purge': async () => ({ deleted: 0 }), 'tracks.purge': async () => ({ deleted: 0 }), 'sessions.purge': async () => { calls++; return { deleted: 0 }; } } }, runnerOptions(prefix));
     opened.push(running);
     const bad = await running.queue.add('sessions.purge', { surprise: true }, { attempts: 3 });
     await expect(bad.waitUntilFinished(events, 10_000)).rejects.toThrow(/job\.payload_invalid/);
@@ -161,6 +162,7 @@ describe('the runner', () => {
       queue: 'maintenance',
       handlers: {
         'events.purge': async () => ({ deleted: 0 }),
+        'tracks.purge': async () => ({ deleted: 0 }),
         'sessions.purge': async ({ job, signal }) => {
           seen.push(`${job.id}:start`);
           await new Promise<void>((resolve, reject) => {

@@ -1,5 +1,5 @@
 /** Alarms (报警): every kind the platform raises, as the API and the realtime channel carry them. */
-export const ALARM_KINDS = ['device_offline', 'device_online', 'recording_gap', 'session_failed', 'face', 'plate', 'manual'] as const;
+export const ALARM_KINDS = ['device_offline', 'device_online', 'recording_gap', 'session_failed', 'face', 'plate', 'manual', 'cue_unacked'] as const;
 export type AlarmKind = (typeof ALARM_KINDS)[number];
 export const ALARM_SEVERITIES = ['info', 'warning', 'critical'] as const;
 export type AlarmSeverity = (typeof ALARM_SEVERITIES)[number];
@@ -15,6 +15,8 @@ export const DEFAULT_SEVERITY: Record<AlarmKind, AlarmSeverity> = {
   face: 'critical',
   plate: 'critical',
   manual: 'warning',
+  // A cue nobody acknowledged in time (console/server/linkage escalation).
+  cue_unacked: 'critical',
 };
 
 export interface Alarm {

@@ -39,6 +39,8 @@ export interface HubOptions {
   log: Logger;
   /** Who may hold the channel at all (the route's access). */
   access: Access;
+  /** For topics a role hears only when they are its own (a patrol user's `unit:<id>`): is this one? Absent: refused. */
+  isMember?: (topic: string, principal: Principal) => Promise<boolean>;
   maxMessagesPerSecond: number;
   pingIntervalMs?: number;
   maxBufferedBytes?: number;
@@ -171,13 +173,25 @@ export function createRealtimeHub(o: HubOptions) {
     return !conn.closed;
   }
 
+  /** topicVerdict, with `member` settled by the membership check (refused when it fails or is absent). */
+  async function memberVerdict(topic: string, principal: Principal): Promise<'ok' | TopicCode> {
+    const verdict = topicVerdict(topic, principal);
+    if (verdict !== 'member') return verdict;
+    try {
+      return o.isMember && (await o.isMember(topic, principal)) ? 'ok' : 'realtime.topic_forbidden';
+    } catch (err) {
+      o.log.warn({ err, topic }, 'realtime membership check failed: refused');
+      return 'realtime.topic_forbidden';
+    }
+  }
+
   async function subscribe(conn: Conn, topics: string[], after: number | null): Promise<void> {
     const accepted: string[] = [];
     const added: string[] = [];
     const refused: { topic: string; code: TopicCode }[] = [];
     for (const topic of topics) {
       if (conn.topics.has(topic)) { accepted.push(topic); continue; }
-      const verdict = topicVerdict(topic, conn.principal);
+      const verdict = await memberVerdict(topic, conn.principal);
       if (verdict !== 'ok') { refused.push({ topic, code: verdict }); continue; }
       if (conn.topics.size >= MAX_TOPICS_PER_SOCKET) { refused.push({ topic, code: 'realtime.too_many_topics' }); continue; }
       addTopic(conn, topic);
@@ -258,7 +272,7 @@ export function createRealtimeHub(o: HubOptions) {
     conn.principal = principal;
     const refused: { topic: string; code: TopicCode }[] = [];
     for (const topic of [...conn.topics]) {
-      const verdict = topicVerdict(topic, principal);
+      const verdict = await memberVerdict(topic, principal);
       if (verdict !== 'ok') { removeTopic(conn, topic); refused.push({ topic, code: verdict }); }
     }
     if (refused.length) send(conn, { op: 'subscribed', topics: [...conn.topics], refused });

@@ -1,4 +1,4 @@
-import { CONTROL_ROOM, type Principal, type Role } from '../../../core/identity/types.ts';
+import { ANY_ROLE, CONTROL_ROOM, type Principal, type Role } from '../../../core/identity/types.ts';
 
 // The realtime wire protocol (/api/events, see docs/control-room/realtime.md) as pure
 // functions of plain values: what a client frame means, who may hear which topic, when a
@@ -34,25 +34,39 @@ export type CloseReason =
   | 'realtime.revoked' | 'realtime.forbidden' | 'realtime.shutdown' | 'realtime.dead';
 
 /**
- * Who may subscribe to which topic: the first rule whose pattern matches decides. Issue 11
- * adds `units` / `unit:<id>` rows for patrol; nothing else changes.
+ * Who may subscribe to which topic: the first rule whose pattern matches decides. `roles` hear
+ * it outright; `members` (patrol) only when the hub's membership check says the topic is theirs
+ * (a patrol user hears `unit:<id>` of a unit they are a member of, and no other).
  */
-export interface TopicRule { pattern: RegExp; roles: readonly Role[]; what: string }
+export interface TopicRule { pattern: RegExp; roles: readonly Role[]; members?: readonly Role[]; what: string }
+/** The control room's side of the linkage: monitors, supervisors and admins. */
+const LINKAGE_ROOM: readonly Role[] = ['admin', 'supervisor', 'monitor'];
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 export const TOPIC_RULES: readonly TopicRule[] = [
   { pattern: /^alarms$/, roles: CONTROL_ROOM, what: 'alarms raised and handled' },
   { pattern: /^devices$/, roles: CONTROL_ROOM, what: 'device status changes' },
   { pattern: /^incidents$/, roles: CONTROL_ROOM, what: 'incidents created and updated' },
   { pattern: /^incident:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/, roles: CONTROL_ROOM, what: 'one incident and its timeline' },
+  { pattern: /^units$/, roles: LINKAGE_ROOM, what: 'patrol units: positions, duty and state' },
+  { pattern: /^cues$/, roles: LINKAGE_ROOM, what: 'every cue sent, moved and escalated' },
+  { pattern: new RegExp(`^unit:${UUID}$`), roles: LINKAGE_ROOM, members: ['patrol'], what: 'one unit: its cues and the cameras pushed to it' },
 ];
+
+/** Who may open the channel at all: everyone signed in; what each hears is decided per topic. */
+export const CHANNEL_ROLES: readonly Role[] = ANY_ROLE;
 
 export type TopicCode = 'realtime.topic_unknown' | 'realtime.topic_forbidden' | 'realtime.too_many_topics';
 
-/** May `principal` hear `topic`? `ok`, or the refusal code sent back in `subscribed.refused`. */
-export function topicVerdict(topic: string, principal: Principal, rules: readonly TopicRule[] = TOPIC_RULES): 'ok' | TopicCode {
+/**
+ * May `principal` hear `topic`? `ok`; `member` when only the membership check can say (a patrol
+ * user and `unit:<id>`); or the refusal code sent back in `subscribed.refused`.
+ */
+export function topicVerdict(topic: string, principal: Principal, rules: readonly TopicRule[] = TOPIC_RULES): 'ok' | 'member' | TopicCode {
   const rule = rules.find((r) => r.pattern.test(topic));
   if (!rule) return 'realtime.topic_unknown';
   if (principal.kind === 'service') return 'realtime.topic_forbidden';
-  return principal.roles.some((r) => rule.roles.includes(r)) ? 'ok' : 'realtime.topic_forbidden';
+  if (principal.roles.some((r) => rule.roles.includes(r))) return 'ok';
+  return rule.members && principal.roles.some((r) => rule.members!.includes(r)) ? 'member' : 'realtime.topic_forbidden';
 }
 
 /** A client frame, understood. */

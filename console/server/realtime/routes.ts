@@ -5,10 +5,9 @@ import type { FastifyRequest } from 'fastify';
 import type { App } from '../../../core/http/app.ts';
 import { errors } from '../../../core/http/schemas.ts';
 import { SESSION_COOKIE } from '../../../core/identity/guard.ts';
-import { CONTROL_ROOM } from '../../../core/identity/types.ts';
 import type { ConsoleContext } from '../context.ts';
-import { createRealtimeHub, type RealtimeHub, type RealtimeSocket } from './hub.ts';
-import { MAX_FRAME_BYTES } from './protocol.ts';
+import { createRealtimeHub, type HubOptions, type RealtimeHub, type RealtimeSocket } from './hub.ts';
+import { CHANNEL_ROLES, MAX_FRAME_BYTES } from './protocol.ts';
 import { checkUpgradeOrigin, refuseNonUpgrade } from './service.ts';
 
 declare module 'fastify' {
@@ -24,16 +23,16 @@ export interface RealtimeTuning { pingIntervalMs?: number; maxBufferedBytes?: nu
  * cookie or `Authorization: Bearer <api token>`) and refuses it with HTTP 401/403 before
  * the upgrade; the Origin of a cookie-borne upgrade must be the console's own.
  */
-export const realtimeRoutes = fp(async (app: App, opts: { ctx: ConsoleContext; tuning?: RealtimeTuning }) => {
+export const realtimeRoutes = fp(async (app: App, opts: { ctx: ConsoleContext; tuning?: RealtimeTuning; isMember?: HubOptions['isMember'] }) => {
   const { platform } = opts.ctx;
   const { config } = platform;
   // Frames up to 16 × the protocol limit are read and refused with 1008; ws itself closes (1009) past that.
   if (!app.hasDecorator('websocketServer')) await app.register(websocket, { options: { maxPayload: MAX_FRAME_BYTES * 16 } });
-  const access = { roles: CONTROL_ROOM } as const;
+  const access = { roles: CHANNEL_ROLES } as const;
   const hub = createRealtimeHub({
     eventLog: platform.eventLog, events: platform.events, identity: platform.identity,
     log: platform.log.child({ feature: 'realtime' }), access,
-    maxMessagesPerSecond: config.realtime.maxMessagesPerSecond, ...opts.tuning,
+    maxMessagesPerSecond: config.realtime.maxMessagesPerSecond, ...opts.tuning, ...(opts.isMember ? { isMember: opts.isMember } : {}),
   });
   app.decorate('realtimeHub', hub);
   app.addHook('onReady', async () => { await hub.start(); });

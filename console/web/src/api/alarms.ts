@@ -4,11 +4,11 @@
 import { http, seg } from './http.ts'
 import type { CreateIncidentInput, Incident } from './incidents.ts'
 
-export type AlarmKind = 'device_offline' | 'device_online' | 'recording_gap' | 'session_failed' | 'face' | 'plate' | 'manual'
+export type AlarmKind = 'device_offline' | 'device_online' | 'recording_gap' | 'session_failed' | 'face' | 'plate' | 'manual' | 'cue_unacked'
 export type AlarmSeverity = 'info' | 'warning' | 'critical'
 export type AlarmState = 'open' | 'acked' | 'all'
 
-export const ALARM_KINDS: AlarmKind[] = ['device_offline', 'device_online', 'recording_gap', 'session_failed', 'face', 'plate', 'manual']
+export const ALARM_KINDS: AlarmKind[] = ['device_offline', 'device_online', 'recording_gap', 'session_failed', 'face', 'plate', 'manual', 'cue_unacked']
 export const ALARM_SEVERITIES: AlarmSeverity[] = ['critical', 'warning', 'info']
 
 export interface Alarm {

@@ -22,6 +22,7 @@ export const zhCN = {
     face: '人脸布控报警',
     plate: '车辆布控报警',
     manual: '人工报警',
+    cue_unacked: '指令超时未签收',
   },
   severity: {
     critical: '紧急',
@@ -164,6 +165,7 @@ export const en: typeof zhCN = {
     face: 'Face watchlist hit',
     plate: 'Plate watchlist hit',
     manual: 'Manual alarm',
+    cue_unacked: 'Cue not acknowledged',
   },
   severity: {
     critical: 'Critical',
