@@ -2,6 +2,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { demoSite, type DemoDevice } from '../config/demo-site.ts';
 import type { Platform } from '../core/platform.ts';
 import { createDeviceRepository } from '../gateway/devices/repository.ts';
+import { startDemoPatrol } from './demo-patrol.ts';
 import { createDeviceService } from '../gateway/devices/service.ts';
 import type { StreamProfile } from '../gateway/devices/types.ts';
 import { probeDevice } from '../gateway/onvif/onvif-client.ts';
@@ -51,7 +52,7 @@ async function probeProfiles(cameras: SimCamera[], host: string, log: Platform['
  * start) or already holds the demo site; `demo: true` forces it, `false` never.
  * Seeds the registry once, then starts the simulator for its live cameras.
  */
-export async function startDemo(platform: Platform): Promise<{ cameras: number; close: () => Promise<void> } | null> {
+export async function startDemo(platform: Platform): Promise<{ cameras: number; patrol: { password: string | null; file: string | null }; close: () => Promise<void> } | null> {
   const { config, pool, log } = platform;
   if (config.demo === false) return null;
   const repo = createDeviceRepository(pool);
@@ -103,7 +104,9 @@ export async function startDemo(platform: Platform): Promise<{ cameras: number; 
   } else {
     await refreshProfiles(platform, profiles);
   }
-  return { cameras: sim.cameras.length, close: () => sim.close() };
+  // The patrol force and its moving GPS (monitor-patrol linkage), seeded with the site.
+  const patrol = await startDemoPatrol(platform, !hasDemo);
+  return { cameras: sim.cameras.length, patrol, close: async () => { patrol.close(); await sim.close(); } };
 }
 
 /**

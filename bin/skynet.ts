@@ -66,7 +66,7 @@ type Admin = Awaited<ReturnType<typeof ensureFirstAdmin>>;
  * With JSON logs (a collector reads standard output) a generated password is not
  * printed: it is in its file.
  */
-function printBanner(config: Config, logs: LogSettings, logFile: string | null, admin: Admin, demo: { cameras: number } | null, what = 'Skynet'): void {
+function printBanner(config: Config, logs: LogSettings, logFile: string | null, admin: Admin, demo: { cameras: number; patrol?: { password: string | null; file: string | null } } | null, what = 'Skynet'): void {
   const consoleUrl = `http://127.0.0.1:${config.console.port}`;
   const lines = [
     '',
@@ -80,6 +80,10 @@ function printBanner(config: Config, logs: LogSettings, logFile: string | null, 
     if (admin.file) lines.push(`             (${shown ? 'also ' : ''}saved in ${shownPath(admin.file)}; change it after the first login)`);
   } else lines.push('  Login:     with your existing account (first admin: user "admin")');
   if (demo) lines.push(`  Demo site: ${demo.cameras} simulated cameras live; the rest of the registry is offline on purpose`);
+  if (demo?.patrol?.file) {
+    const shown = logs.format === 'text' && demo.patrol.password;
+    lines.push(`  Patrol:    patrol01 … patrol04 / ${shown ? demo.patrol.password : '(generated)'}  (the phone view: ${consoleUrl}/patrol; saved in ${shownPath(demo.patrol.file)})`);
+  }
   if (logFile) lines.push(`  Log:       ${shownPath(logFile)}${logs.format === 'text' ? ' (warnings and errors also here)' : ''}`);
   lines.push('  Stop:      Ctrl-C', '');
   process.stdout.write(lines.join('\n') + '\n');
@@ -124,7 +128,7 @@ async function main(argv: string[]): Promise<void> {
       const consoleApp = await startConsole(platform);
       shutdown.add('console', () => consoleApp.close());
       log.info({ console: config.console.port, gateway: config.gateway.port, demo: Boolean(demo) }, 'skynet is running');
-      printBanner(config, logs, logFile, admin, demo ? { cameras: demo.cameras } : null);
+      printBanner(config, logs, logFile, admin, demo ? { cameras: demo.cameras, patrol: demo.patrol } : null);
       return;
     }
     case 'gateway': {

@@ -49,6 +49,14 @@ describe('demo seeding', () => {
       expect(encodings).toEqual([['H265/60', 'H264/60'], ['H265/15', 'H264/15'], ['H265/30', 'H264/30'], ['H264/30', 'H264/30']]);
       const ghost = await byCode(site.devices.find((d) => d.sim === null)!.code);
       expect(ghost.profiles).toEqual([]);
+      // The patrol force: four units with grids, three on duty, their GPS moving along the roads.
+      expect(demo?.patrol.password).toMatch(/^[A-Za-z0-9_-]{12}$/);
+      const units = (await t.platform.pool.query('SELECT call_sign, state, grid IS NOT NULL AS has_grid FROM patrol_units ORDER BY call_sign COLLATE "C"')).rows;
+      expect(units.map((u) => [u.call_sign, u.state, u.has_grid])).toEqual([['巡01', 'available', true], ['巡02', 'available', true], ['摩03', 'available', true], ['步04', 'off_duty', true]]);
+      const fixes = async () => (await t.platform.pool.query('SELECT count(*)::int AS n, count(DISTINCT (lat, lon))::int AS places FROM unit_positions')).rows[0];
+      await expect.poll(async () => (await fixes()).places, { timeout: 10_000 }).toBeGreaterThanOrEqual(8);
+      const login = await t.platform.identity.login('patrol01', demo!.patrol.password!, { ip: null, userAgent: null });
+      expect(login.user.roles).toEqual(['patrol']);
     } finally {
       await demo?.close();
     }
