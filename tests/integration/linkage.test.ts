@@ -345,6 +345,23 @@ describe('cues (监巡指令)', () => {
     expect((await call(staff.monitor!, 'POST', `/api/cues/${next.id}/cancel`, { reason: '再次' })).json()).toMatchObject({ code: 'linkage.cue_final' });
   });
 
+  it('shows the cue\'s snapshot to its own unit only, with a signed link, audited', async () => {
+    const inc4 = await incident('盗窃电动车');
+    const snap = (await platform.pool.query(
+      `INSERT INTO snapshots (device_id, taken_at, source, path, bytes, requested_by_name, purpose) VALUES ($1, now(), 'session', $2, 100, 'bench', 'incident') RETURNING id`,
+      [cameraNear, `snap/${randomUUID()}.jpg`])).rows[0].id as string;
+    const c = await ok(await call(staff.monitor!, 'POST', `/api/incidents/${inc4.id}/cues`, { unitId: unit2.id, snapshotId: snap }), 201);
+    const shown = await ok(await call(p2, 'GET', `/api/patrol/cues/${c.id}/snapshot`));
+    expect(shown).toMatchObject({ id: snap, deviceId: cameraNear });
+    expect(shown.url).toMatch(new RegExp(`^/api/snapshots/${snap}/image/`));
+    expect((await call(p1, 'GET', `/api/patrol/cues/${c.id}/snapshot`)).json()).toMatchObject({ code: 'linkage.not_your_cue' });
+    const audit = await platform.pool.query(`SELECT actor_name FROM audit_log WHERE action = 'snapshot.view' AND target_id = $1`, [snap]);
+    expect(audit.rows.map((r) => r.actor_name)).toEqual([p2.username]);
+    const bad = await call(staff.monitor!, 'POST', `/api/incidents/${inc4.id}/cues`, { unitId: unit1.id, snapshotId: randomUUID() });
+    expect(bad.json()).toMatchObject({ code: 'linkage.snapshot_unknown', field: 'snapshotId' });
+    await ok(await call(staff.monitor!, 'POST', `/api/cues/${c.id}/cancel`, { reason: '测试结束' }));
+  });
+
   it('escalates a cue nobody received in time: an alarm, and the next unit proposed', async () => {
     const inc3 = await incident('打架斗殴');
     const c = await ok(await call(staff.monitor!, 'POST', `/api/incidents/${inc3.id}/cues`, { unitId: unit2.id }), 201);

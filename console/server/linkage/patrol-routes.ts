@@ -7,6 +7,7 @@ import { DateTime, errors, StringEnum, Uuid } from '../../../core/http/schemas.t
 import type { Role } from '../../../core/identity/types.ts';
 import { STREAMS } from '../../../gateway/streams/keys.ts';
 import { LiveAnswerSchema } from '../../../gateway/streams/routes.ts';
+import { SnapshotSchema } from '../../../workers/snapshot/routes.ts';
 import type { ConsoleContext } from '../context.ts';
 import type { createPositionIngest } from './positions.ts';
 import { CueSchema, FixesBody, FixesResult, PushSchema, UnitSchema, UnitStepBody } from './schemas.ts';
@@ -92,6 +93,14 @@ export const patrolRoutes = fp(async (app: App, opts: { ctx: ConsoleContext; lin
     config: { access: { roles: PATROL } },
     schema: { tags, summary: 'One of my unit\'s cues', description: 'Another unit\'s cue: 403 linkage.not_your_cue.', params: Params, response: { 200: CueSchema, ...errors(400, 401, 403, 404) } },
   }, async (req) => linkage.cue(req.params.id, req.principal!));
+
+  app.get('/api/patrol/cues/:id/snapshot', {
+    config: { access: { roles: PATROL } },
+    schema: {
+      tags, summary: 'The snapshot a cue carries', description: 'With a signed image link, for the patrol users of the cue\'s unit (audited as a snapshot view); a cue without one: 404 linkage.cue_no_snapshot.',
+      params: Params, response: { 200: SnapshotSchema, ...errors(400, 401, 403, 404) },
+    },
+  }, async (req) => linkage.cueSnapshot(req.principal!, req.params.id, meta(req)));
 
   app.post('/api/patrol/cues/:id/steps', {
     config: { access: { roles: PATROL }, audit: 'cue.step' },

@@ -456,6 +456,13 @@ export function createLinkageService(ctx: ConsoleContext) {
     return photo;
   }
 
+  /** The snapshot a cue carries, for the patrol user of its unit: a signed image link, audited as a view. */
+  async function cueSnapshot(actor: Principal, cueId: string, meta: ReqMeta) {
+    const cue = await readableCue(cueId, actor);
+    if (!cue.snapshotId) throw notFound('snapshot', { code: 'linkage.cue_no_snapshot' });
+    return ctx.snapshots.get(actor, cue.snapshotId, meta);
+  }
+
   async function photoFile(actor: Principal, cueId: string, photoId: string) {
     await readableCue(cueId, actor);
     const p = await repo.photo(cueId, photoId);
@@ -615,7 +622,7 @@ export function createLinkageService(ctx: ConsoleContext) {
     me, goOnDuty, goOffDuty, dutyUnit, mayHearUnit,
     linkage, nearbyCameras, proposals,
     cues: async (f: { active: boolean; unitId?: string }, actor: Principal) => cuesOf(await repo.cues({ ...f, limit: 500 }), actor),
-    cue: readableCue, sendCue, step, cancelCue, reassignCue, addPhoto, photoFile,
+    cue: readableCue, sendCue, step, cancelCue, reassignCue, addPhoto, photoFile, cueSnapshot,
     pushes: async (unitId: string) => { await unitOr404(unitId); return repo.pushes(unitId); }, pushCamera, unpushCamera, patrolLive,
     ringSet: async (incidentId: string) => { await incidentOr404(incidentId); return ringSet(incidentId); }, setRings, clearRings, cueRing,
     alarmRaised, gridAt, escalateDue,
