@@ -6,6 +6,11 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The audit action of this route (`device.create`), used when a refusal is recorded for it. */
     audit?: string;
+    /**
+     * Error statuses of this route that write no refusal row: only for high-rate device traffic
+     * (GPS fixes) whose 429s would otherwise let one flooding device fill the audit log.
+     */
+    auditSkip?: readonly number[];
   }
 }
 
@@ -34,6 +39,7 @@ export const auditFailures = fp(async (app: App, opts: { audit: AuditTrail }) =>
     const recorded = opts.audit.claim(request.id);
     const status = reply.statusCode;
     if (recorded || status < 400 || SAFE_METHODS.has(request.method)) return;
+    if (request.routeOptions.config?.auditSkip?.includes(status)) return;
     const routeUrl = request.routeOptions.url;
     if (!routeUrl) return; // no such route: nothing was written
     const principal = request.principal;

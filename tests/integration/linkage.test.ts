@@ -188,6 +188,9 @@ describe('GPS (定位)', () => {
     if (flooded.statusCode === 429) expect(flooded.json()).toMatchObject({ code: 'linkage.gps_flood' });
     const stored = (await platform.pool.query('SELECT count(*)::int AS n FROM unit_positions WHERE unit_id = $1', [unit2.id])).rows[0].n;
     expect(stored).toBe(statuses.filter((s) => s === 200).length + (flooded.statusCode === 200 ? 1 : 0));
+    // A flood fills no audit log: the 429s write no refusal rows (the 401s of a wrong credential do).
+    const refusals = await platform.pool.query(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'POST /api/patrol/positions' AND details->>'status' = '429'`);
+    expect(refusals.rows[0].n).toBe(0);
     const garbage = await call(p2, 'POST', '/api/patrol/positions', { fixes: 'everywhere' });
     expect(garbage.statusCode).toBe(400);
   });

@@ -62,7 +62,7 @@ export const patrolRoutes = fp(async (app: App, opts: { ctx: ConsoleContext; lin
   }, async (req) => ({ unit: await linkage.goOffDuty(req.principal!, meta(req)) }));
 
   app.post('/api/patrol/positions', {
-    config: { access: { roles: PATROL } },
+    config: { access: { roles: PATROL }, auditSkip: [429] },
     schema: {
       tags, summary: 'Send GPS fixes from the phone',
       description: 'Up to 500 fixes (the phone\'s offline queue included), each checked on its own: out-of-range places, times in the future or older than 24 h are listed in `rejected` and the good ones kept. More than linkage.maxFixesPerSecond requests a second from one unit: 429 linkage.gps_flood.',
@@ -76,7 +76,7 @@ export const patrolRoutes = fp(async (app: App, opts: { ctx: ConsoleContext; lin
 
   app.post('/api/gps/fixes', {
     // A vehicle terminal is no user: it authenticates with its own credential, checked here.
-    config: { access: 'public' },
+    config: { access: 'public', auditSkip: [429] },
     schema: {
       tags, summary: 'Send GPS fixes from a vehicle terminal',
       description: 'Authorization: Terminal <terminalId>:<secret> (issued by POST /api/units/:id/terminal). Same body, checks and limits as the phone\'s positions.',
