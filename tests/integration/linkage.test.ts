@@ -337,6 +337,10 @@ describe('cues (监巡指令)', () => {
     expect(forced.events.at(-1)).toMatchObject({ from: 'sent', to: 'on_scene', override: true, reason: '对讲机确认已到达', actorName: staff.monitor!.username });
     const audit = await platform.pool.query(`SELECT reason FROM audit_log WHERE action = 'cue.override' AND target_id = $1`, [c.id]);
     expect(audit.rows.map((r) => r.reason)).toEqual(['对讲机确认已到达']);
+    // A reassignment the rules refuse changes nothing: the cue stays with 巡02.
+    expect((await call(staff.monitor!, 'POST', `/api/cues/${c.id}/reassign`, { unitId: unit3.id, reason: '换人' })).json()).toMatchObject({ code: 'linkage.unit_off_duty' });
+    expect((await ok(await call(staff.monitor!, 'GET', `/api/cues/${c.id}`))).status).toBe('on_scene');
+    expect((await ok(await call(staff.monitor!, 'GET', `/api/units/${unit2.id}`))).state).toBe('busy');
     // Reassign to 巡01: the old cue ends reassigned, 巡02 is free, 巡01 holds the new one.
     const next = await ok(await call(staff.monitor!, 'POST', `/api/cues/${c.id}/reassign`, { unitId: unit1.id, reason: '巡02 另有任务' }), 201);
     expect(next).toMatchObject({ unitId: unit1.id, status: 'sent', incidentId: inc2.id });

@@ -339,6 +339,10 @@ export function createLinkageRepository(db: Queryable) {
       return rowCount === 1;
     },
 
+    async setReassignedTo(id: string, nextId: string): Promise<void> {
+      await db.query('UPDATE cues SET reassigned_to = $2 WHERE id = $1', [id, nextId]);
+    },
+
     async setCueTimes(id: string, columns: string[]): Promise<void> {
       if (columns.length === 0) return;
       await db.query(`UPDATE cues SET ${columns.map((c) => `${c} = COALESCE(${c}, now())`).join(', ')} WHERE id = $1`, [id]);

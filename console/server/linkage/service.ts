@@ -328,7 +328,10 @@ export function createLinkageService(ctx: ConsoleContext) {
     });
   }
 
-  async function sendCue(actor: Principal, incidentId: string, b: { unitId: string; message: string; cameraIds: string[]; snapshotId?: string | null }, meta: ReqMeta, ring: number | null = null): Promise<Cue> {
+  type CueInput = { unitId: string; message: string; cameraIds: string[]; snapshotId?: string | null };
+
+  /** What a cue may carry: cameras in service and a snapshot that exists. */
+  async function checkCueInput(b: CueInput): Promise<string[]> {
     const cameraIds = [...new Set(b.cameraIds)];
     if (cameraIds.length) {
       const known = await repo.cameraNames(cameraIds);
@@ -336,32 +339,43 @@ export function createLinkageService(ctx: ConsoleContext) {
       if (bad) throw badRequest(`camera ${bad} is not a camera in service`, { field: 'cameraIds', code: 'linkage.camera_unknown', params: { deviceId: bad } });
     }
     if (b.snapshotId && !(await repo.snapshotExists(b.snapshotId))) throw badRequest('snapshotId is not a snapshot', { field: 'snapshotId', code: 'linkage.snapshot_unknown' });
+    return cameraIds;
+  }
+
+  /** Send a cue inside `t`: the row, its first event, the pushed cameras, the unit's state, the incident's side, audit and events. */
+  async function sendIn(t: Tx, actor: Principal, incidentId: string, b: CueInput, cameraIds: string[], meta: ReqMeta, ring: number | null): Promise<string> {
+    const incident = await incidentOr404(incidentId, t.repo, true);
+    if (incident.status === 'closed' || incident.status === 'cancelled') throw conflict(`the incident is ${incident.status}`, { code: 'incident.final', params: { status: incident.status } });
+    const unit = await unitOr404(b.unitId, t.repo, true);
+    const verdict = canCue(unit);
+    if (!verdict.ok) throw conflict(verdict.rule, { code: verdict.code, params: { callSign: unit.callSign, rule: verdict.rule } });
+    const dist = unit.position && incident.lat !== null && incident.lon !== null ? Math.round(distanceM(unit.position.lat, unit.position.lon, incident.lat, incident.lon)) : null;
+    const cueId = await t.repo.insertCue({
+      incidentId, unitId: unit.id, message: b.message.trim(), cameraIds, snapshotId: b.snapshotId ?? null, ring, distanceM: dist,
+      createdBy: actor.userId, createdByName: actor.username, ackSeconds: cfg.ackTimeoutSeconds,
+    });
+    await t.repo.cueEvent({ cueId, actorId: actor.userId, actorName: actor.username, from: null, to: 'sent', override: false, reason: '' });
+    for (const deviceId of cameraIds) await t.repo.push({ unitId: unit.id, deviceId, cueId, by: actor.userId, byName: actor.username });
+    await t.repo.refreshState(unit.id);
+    await incidentSide(t, { id: cueId, incidentId, unitCallSign: unit.callSign }, 'sent', actorOf(actor), { message: b.message.trim(), distanceM: dist, ring });
+    await audit(t.db, { actor, action: 'cue.send', targetType: 'cue', targetId: cueId, details: { incident: incident.number, unit: unit.callSign, cameras: cameraIds.length, ring }, ...meta });
+    await cueChanged(t, cueId, 'cue.sent', actor);
+    for (const deviceId of cameraIds) await t.emit(`unit:${unit.id}`, 'camera.pushed', { push: { unitId: unit.id, deviceId, cueId } });
+    await unitChanged(t, unit.id);
+    return cueId;
+  }
+
+  /** A unit that got its active cue meanwhile trips the one-active-cue index: the same 409 as the rule. */
+  const busyRace = (err: unknown) => (err as { constraint?: string }).constraint === 'cues_active_unit_idx'
+    ? conflict('the unit holds an active cue: reassign or finish it first', { code: 'linkage.unit_busy', params: { rule: 'one active cue per unit' } })
+    : err;
+
+  async function sendCue(actor: Principal, incidentId: string, b: CueInput, meta: ReqMeta, ring: number | null = null): Promise<Cue> {
+    const cameraIds = await checkCueInput(b);
     let cueId = '';
     try {
-      await inTx(async (t) => {
-        const incident = await incidentOr404(incidentId, t.repo, true);
-        if (incident.status === 'closed' || incident.status === 'cancelled') throw conflict(`the incident is ${incident.status}`, { code: 'incident.final', params: { status: incident.status } });
-        const unit = await unitOr404(b.unitId, t.repo, true);
-        const verdict = canCue(unit);
-        if (!verdict.ok) throw conflict(verdict.rule, { code: verdict.code, params: { callSign: unit.callSign, rule: verdict.rule } });
-        const dist = unit.position && incident.lat !== null && incident.lon !== null ? Math.round(distanceM(unit.position.lat, unit.position.lon, incident.lat, incident.lon)) : null;
-        cueId = await t.repo.insertCue({
-          incidentId, unitId: unit.id, message: b.message.trim(), cameraIds, snapshotId: b.snapshotId ?? null, ring, distanceM: dist,
-          createdBy: actor.userId, createdByName: actor.username, ackSeconds: cfg.ackTimeoutSeconds,
-        });
-        await t.repo.cueEvent({ cueId, actorId: actor.userId, actorName: actor.username, from: null, to: 'sent', override: false, reason: '' });
-        for (const deviceId of cameraIds) await t.repo.push({ unitId: unit.id, deviceId, cueId, by: actor.userId, byName: actor.username });
-        await t.repo.refreshState(unit.id);
-        await incidentSide(t, { id: cueId, incidentId, unitCallSign: unit.callSign }, 'sent', actorOf(actor), { message: b.message.trim(), distanceM: dist, ring });
-        await audit(t.db, { actor, action: 'cue.send', targetType: 'cue', targetId: cueId, details: { incident: incident.number, unit: unit.callSign, cameras: cameraIds.length, ring }, ...meta });
-        await cueChanged(t, cueId, 'cue.sent', actor);
-        for (const deviceId of cameraIds) await t.emit(`unit:${unit.id}`, 'camera.pushed', { push: { unitId: unit.id, deviceId, cueId } });
-        await unitChanged(t, unit.id);
-      });
-    } catch (err) {
-      if ((err as { constraint?: string }).constraint === 'cues_active_unit_idx') throw conflict('the unit holds an active cue: reassign or finish it first', { code: 'linkage.unit_busy', params: { rule: 'one active cue per unit' } });
-      throw err;
-    }
+      await inTx(async (t) => { cueId = await sendIn(t, actor, incidentId, b, cameraIds, meta, ring); });
+    } catch (err) { throw busyRace(err); }
     return cueOf(cueId, actor);
   }
 
@@ -415,24 +429,24 @@ export function createLinkageService(ctx: ConsoleContext) {
     return cueOf(cueId, actor);
   }
 
-  /** Hand a cue to another unit: the old one ends `reassigned` (freeing its unit), a new one is sent. */
+  /** Hand a cue to another unit in one transaction: the old one ends `reassigned` (freeing its unit), a new one goes out. */
   async function reassignCue(actor: Principal, cueId: string, unitId: string, reason: string, meta: ReqMeta): Promise<Cue> {
     const old = await repo.cue(cueId);
     if (!old) throw notFound('cue', { code: 'linkage.cue_not_found' });
     if (old.unitId === unitId) throw badRequest('the cue is already with that unit', { field: 'unitId', code: 'linkage.same_unit' });
-    const target = await unitOr404(unitId);
-    const verdict = canCue(target);
-    if (!verdict.ok) throw conflict(verdict.rule, { code: verdict.code, params: { callSign: target.callSign, rule: verdict.rule } });
-    await inTx(async (t) => {
-      const cue = await t.repo.cue(cueId, true);
-      await endCue(t, actor, cue!, 'reassigned', reason.trim());
-      await audit(t.db, { actor, action: 'cue.reassign', targetType: 'cue', targetId: cueId, reason, details: { from: cue!.unitCallSign, to: target.callSign }, ...meta });
-      await cueChanged(t, cueId, 'cue.updated', actor);
-      await unitChanged(t, cue!.unitId);
-    });
-    const next = await sendCue(actor, old.incidentId, { unitId, message: old.message, cameraIds: old.cameraIds, snapshotId: old.snapshotId }, meta, old.ring);
-    await pool.query('UPDATE cues SET reassigned_to = $2 WHERE id = $1', [cueId, next.id]);
-    return next;
+    let nextId = '';
+    try {
+      await inTx(async (t) => {
+        const cue = (await t.repo.cue(cueId, true))!;
+        await endCue(t, actor, cue, 'reassigned', reason.trim());
+        nextId = await sendIn(t, actor, cue.incidentId, { unitId, message: cue.message, cameraIds: cue.cameraIds, snapshotId: cue.snapshotId }, cue.cameraIds, meta, cue.ring);
+        await t.repo.setReassignedTo(cueId, nextId);
+        await audit(t.db, { actor, action: 'cue.reassign', targetType: 'cue', targetId: cueId, reason, details: { from: cue.unitCallSign, to: unitId, next: nextId }, ...meta });
+        await cueChanged(t, cueId, 'cue.updated', actor);
+        await unitChanged(t, cue.unitId);
+      });
+    } catch (err) { throw busyRace(err); }
+    return cueOf(nextId, actor);
   }
 
   async function addPhoto(actor: Principal, cueId: string, data: Buffer, meta: ReqMeta) {
