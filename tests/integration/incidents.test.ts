@@ -277,8 +277,8 @@ describe('the life cycle', () => {
   it('walks new → dispatched → on_scene → resolved → (reopened) on_scene → resolved → closed, each in the timeline', async () => {
     const inc = await create();
     let version = 1;
-    const step = async (status: string, note?: string) => {
-      const res = await call('monitor', 'POST', `/api/incidents/${inc.id}/status`, { version, status, ...(note ? { note } : {}) });
+    const step = async (status: string, note?: string, extra: Record<string, unknown> = {}) => {
+      const res = await call('monitor', 'POST', `/api/incidents/${inc.id}/status`, { version, status, ...(note ? { note } : {}), ...extra });
       expect(res.statusCode, `${status}: ${res.body}`).toBe(200);
       version = res.json().version;
       return res.json();
@@ -288,13 +288,16 @@ describe('the life cycle', () => {
     await step('resolved');
     expect((await step('on_scene', '重新到场')).allowedTransitions).toEqual(['resolved', 'cancelled']);
     await step('resolved');
-    const closed = await step('closed');
-    expect(closed).toMatchObject({ status: 'closed', version: 7, allowedTransitions: [] });
+    // Whether video helped solve it is recorded when closing, and only then.
+    const early = await call('monitor', 'POST', `/api/incidents/${inc.id}/status`, { version, status: 'on_scene', videoAssisted: true });
+    expect(early.json()).toMatchObject({ code: 'incident.video_assisted_on_close', field: 'videoAssisted' });
+    const closed = await step('closed', undefined, { videoAssisted: true });
+    expect(closed).toMatchObject({ status: 'closed', version: 7, allowedTransitions: [], videoAssisted: true, dispatchedAt: null, arrivedAt: null });
     expect(closed.closedAt).not.toBeNull();
     const statuses = (await timeline(inc.id)).filter((e) => e.kind === 'status').map((e) => e.details);
     expect(statuses).toEqual([
       { from: 'new', to: 'dispatched', note: '派出所民警已出警' }, { from: 'dispatched', to: 'on_scene' }, { from: 'on_scene', to: 'resolved' },
-      { from: 'resolved', to: 'on_scene', note: '重新到场' }, { from: 'on_scene', to: 'resolved' }, { from: 'resolved', to: 'closed' },
+      { from: 'resolved', to: 'on_scene', note: '重新到场' }, { from: 'on_scene', to: 'resolved' }, { from: 'resolved', to: 'closed', videoAssisted: true },
     ]);
     const audit = await platform.pool.query(`SELECT count(*)::int AS n FROM audit_log WHERE target_id = $1 AND action = 'incident.status'`, [inc.id]);
     expect(audit.rows[0].n).toBe(6);

@@ -6,7 +6,8 @@ import type {
 const SUMMARY = `i.id, i.number, i.type, i.priority, i.source, i.status, i.title, i.address, i.lat, i.lon,
   i.occurred_at AS "occurredAt", i.created_at AS "createdAt", i.updated_at AS "updatedAt", i.created_by_name AS "createdByName", i.version`;
 const FULL = `${SUMMARY}, i.description, i.reporter_name AS "reporterName", i.reporter_phone AS "reporterPhone",
-  i.device_id AS "deviceId", i.site_id AS "siteId", i.closed_at AS "closedAt"`;
+  i.device_id AS "deviceId", i.site_id AS "siteId", i.closed_at AS "closedAt",
+  i.video_assisted AS "videoAssisted", i.dispatched_at AS "dispatchedAt", i.acknowledged_at AS "acknowledgedAt", i.en_route_at AS "enRouteAt", i.arrived_at AS "arrivedAt"`;
 
 /** The text the trigram index (incidents_text_idx, migration 010) is built over: keep it identical. */
 const TEXT = `(i.number || ' ' || i.title || ' ' || i.description || ' ' || i.address)`;
@@ -91,7 +92,7 @@ export function createIncidentRepository(db: Queryable) {
      * Apply `changes` (and a status) when the row is still at `version`: the version goes up
      * by one. Null when the row moved on (or is gone): the caller's copy is stale.
      */
-    async update(id: string, version: number, changes: IncidentChanges, status?: { to: IncidentStatus; closes: boolean }): Promise<IncidentRecord | null> {
+    async update(id: string, version: number, changes: IncidentChanges, status?: { to: IncidentStatus; closes: boolean; videoAssisted?: boolean }): Promise<IncidentRecord | null> {
       const args: unknown[] = [id, version];
       const sets = ['version = i.version + 1', 'updated_at = now()'];
       for (const [key, value] of Object.entries(changes) as [keyof IncidentChanges, unknown][]) {
@@ -103,6 +104,10 @@ export function createIncidentRepository(db: Queryable) {
         args.push(status.to);
         sets.push(`status = $${args.length}`);
         if (status.closes) sets.push('closed_at = now()');
+        if (status.videoAssisted !== undefined) {
+          args.push(status.videoAssisted);
+          sets.push(`video_assisted = $${args.length}`);
+        }
       }
       const { rows } = await db.query(`UPDATE incidents i SET ${sets.join(', ')} WHERE i.id = $1 AND i.version = $2 RETURNING ${FULL}`, args);
       return (rows[0] as IncidentRecord | undefined) ?? null;

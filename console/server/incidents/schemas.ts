@@ -37,6 +37,11 @@ export const IncidentSchema = Type.Object({
   deviceId: Nullable(Uuid),
   siteId: Nullable(Uuid),
   closedAt: NullableDateTime,
+  videoAssisted: Type.Union([Type.Boolean(), Type.Null()], { description: 'Recorded when closed: whether video helped solve it (视频协助破案)' }),
+  dispatchedAt: NullableDateTime,
+  acknowledgedAt: NullableDateTime,
+  enRouteAt: NullableDateTime,
+  arrivedAt: NullableDateTime,
   allowedTransitions: Type.Array(Status),
 });
 
@@ -114,6 +119,7 @@ export const StatusBody = Type.Object({
   version: Type.Integer({ minimum: 1 }),
   status: Status,
   note: Type.Optional(Type.String({ maxLength: 2000 })),
+  videoAssisted: Type.Optional(Type.Boolean({ description: 'Closing only: whether video helped solve it (视频协助破案), for the statistics' })),
 });
 
 export const ListQuerySchema = Type.Object({

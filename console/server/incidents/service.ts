@@ -217,7 +217,7 @@ export function createIncidentService(ctx: ConsoleContext) {
     });
   }
 
-  async function setStatus(principal: Principal, id: string, input: { version: number; status: IncidentStatus; note?: string }, meta: ReqMeta): Promise<Incident> {
+  async function setStatus(principal: Principal, id: string, input: { version: number; status: IncidentStatus; note?: string; videoAssisted?: boolean }, meta: ReqMeta): Promise<Incident> {
     const current = await existing(id);
     if (!canTransition(current.status, input.status)) {
       throw conflict(`an incident ${current.status} cannot become ${input.status}`, { code: 'incident.bad_transition', params: { from: current.status, to: input.status } });
@@ -225,11 +225,14 @@ export function createIncidentService(ctx: ConsoleContext) {
     if (input.version !== current.version) throw await stale(id);
     const note = input.note?.trim() ?? '';
     const closes = endsIncident(input.status);
+    if (input.videoAssisted !== undefined && input.status !== 'closed') {
+      throw badRequest('videoAssisted is recorded when the incident is closed', { field: 'videoAssisted', code: 'incident.video_assisted_on_close' });
+    }
     return inTx(async (t) => {
-      const row = await t.repo.update(id, input.version, {}, { to: input.status, closes });
+      const row = await t.repo.update(id, input.version, {}, { to: input.status, closes, ...(input.videoAssisted !== undefined ? { videoAssisted: input.videoAssisted } : {}) });
       if (!row) throw await stale(id);
       const actor = actorOf(principal);
-      const entries = [await t.repo.addEvent(id, actor, 'status', { from: current.status, to: input.status, ...(note ? { note } : {}) })];
+      const entries = [await t.repo.addEvent(id, actor, 'status', { from: current.status, to: input.status, ...(note ? { note } : {}), ...(input.videoAssisted !== undefined ? { videoAssisted: input.videoAssisted } : {}) })];
       if (closes) {
         // The incident is over: its bookmarks, and exports whose package retention already took, stop holding footage.
         const holds = createHoldRepository(t.db);

@@ -44,6 +44,13 @@ export interface IncidentRecord extends IncidentSummary {
   deviceId: string | null;
   siteId: string | null;
   closedAt: Date | null;
+  /** Recorded when the incident is closed: whether video helped solve it (视频协助破案). */
+  videoAssisted: boolean | null;
+  /** Response times (快速反应): the first cue's dispatch, acknowledgement, en route and arrival (console/server/linkage). */
+  dispatchedAt: Date | null;
+  acknowledgedAt: Date | null;
+  enRouteAt: Date | null;
+  arrivedAt: Date | null;
 }
 
 export interface Incident extends IncidentRecord {

@@ -51,6 +51,13 @@ export interface Incident extends IncidentSummary {
   deviceId: string | null
   siteId: string | null
   closedAt: string | null
+  /** Recorded when closed: whether video helped solve it (视频协助破案). */
+  videoAssisted?: boolean | null
+  /** Response times: the first cue's dispatch, acknowledgement, en route and arrival. */
+  dispatchedAt?: string | null
+  acknowledgedAt?: string | null
+  enRouteAt?: string | null
+  arrivedAt?: string | null
   allowedTransitions: IncidentStatus[]
 }
 
@@ -159,7 +166,7 @@ export function updateIncident(id: string, patch: IncidentPatch): Promise<Incide
 }
 
 /** 409 incident.bad_transition (params from, to), or incident.stale. */
-export function changeStatus(id: string, req: { version: number; status: IncidentStatus; note?: string }): Promise<Incident> {
+export function changeStatus(id: string, req: { version: number; status: IncidentStatus; note?: string; videoAssisted?: boolean }): Promise<Incident> {
   return http.post<Incident>(`/incidents/${seg(id)}/status`, req)
 }
 

@@ -20,6 +20,7 @@ export const zhCN = {
     bad_cursor: '翻页位置无效，请从第一页重新查询',
     bookmark_not_found: '书签不存在或已被删除',
     snapshot_not_at: '未能取得该时刻的录像画面',
+    video_assisted_on_close: '“视频协助破案”只在结案时填写',
   },
 }
 
@@ -43,5 +44,6 @@ export const en: typeof zhCN = {
     bad_cursor: 'This page position is not valid: search again from the first page',
     bookmark_not_found: 'The bookmark does not exist or was removed',
     snapshot_not_at: 'No frame of the recording at that moment could be taken',
+    video_assisted_on_close: 'Whether video helped is recorded when the incident is closed',
   },
 }
