@@ -49,12 +49,16 @@ const FeatureSchema = Type.Object({
   properties: Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Null()])),
 });
 
+/** Who reads the tile settings and the offline base layer: the control room and the patrol phone. */
+const BASE_MAP_READERS = [...CONTROL_ROOM, 'patrol'] as const;
+
 /** The map's API (console process): tile settings, the offline base layer, devices and incidents. */
 export const mapRoutes = fp(async (app: App, opts: { ctx: ConsoleContext }) => {
   const map = createMapService({ platform: opts.ctx.platform });
 
+  // The base map (tiles or the offline layer) is drawn on the patrol phone too; devices and incidents stay the control room's.
   app.get('/api/map/config', {
-    config: { access: { roles: CONTROL_ROOM } },
+    config: { access: { roles: BASE_MAP_READERS } },
     schema: {
       tags: ['map'], summary: 'Map settings',
       description: 'The tile server (empty: draw the offline base layer of GET /api/map/base), its attribution and zoom limit, and where the map opens.',
@@ -66,7 +70,7 @@ export const mapRoutes = fp(async (app: App, opts: { ctx: ConsoleContext }) => {
   }, async () => map.config());
 
   app.get('/api/map/base', {
-    config: { access: { roles: CONTROL_ROOM } },
+    config: { access: { roles: BASE_MAP_READERS } },
     schema: {
       tags: ['map'], summary: 'Offline base layer',
       description: 'GeoJSON drawn when no tile server is set: roads (LineString, kind road), places (Point, kind place) and sites (Point, kind site, siteKind) of the demo town, or, for a real registry, its sites and each area\'s outline (Polygon, kind area: the convex hull of its devices).',
