@@ -267,6 +267,10 @@ describe('cues (监巡指令)', () => {
     expect(cue.distanceM).toBeGreaterThan(780);
     const i = await ok(await call(staff.monitor!, 'GET', `/api/incidents/${inc.id}`));
     expect(i.status).toBe('dispatched');
+    expect(i.dispatchedAt).not.toBeNull();
+    // The incident's page and the lists hear it move.
+    await waitUntil(() => heard.some((e) => e.topic === `incident:${inc.id}` && e.kind === 'incident.updated' && (e.payload.incident as { status: string }).status === 'dispatched'), 3000, 'incident.updated');
+    expect(heard.some((e) => e.topic === 'incidents' && e.kind === 'incident.updated' && (e.payload.incident as { id: string; status: string }).id === inc.id)).toBe(true);
     expect((await ok(await call(staff.monitor!, 'GET', `/api/units/${unit1.id}`))).state).toBe('busy');
     const busy = await call(staff.monitor!, 'POST', `/api/incidents/${inc.id}/cues`, { unitId: unit1.id });
     expect(busy.json()).toMatchObject({ code: 'linkage.unit_busy' });

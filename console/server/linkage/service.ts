@@ -9,6 +9,8 @@ import type { Principal } from '../../../core/identity/types.ts';
 import type { StreamName } from '../../../gateway/streams/keys.ts';
 import { createAlarmRaiser } from '../alarms/raise.ts';
 import type { ConsoleContext } from '../context.ts';
+import { createIncidentRepository } from '../incidents/repository.ts';
+import { incidentOf, summaryOf } from '../incidents/service.ts';
 import { distanceM, distanceToSegment, pointInPolygon, polygonProblem } from './geo.ts';
 import { createLinkageRepository, type LinkageRepository } from './repository.ts';
 import { createRouter } from './routing.ts';
@@ -317,11 +319,18 @@ export function createLinkageService(ctx: ConsoleContext) {
     return cue;
   }
 
-  /** The incident side of a cue step: its first time, its status, its timeline. */
+  /** The incident side of a cue step: its first time, its status, its timeline; the incident's pages and lists hear the change. */
   async function incidentSide(t: Tx, cue: { id: string; incidentId: string; unitCallSign: string }, to: Cue['status'], actor: { id: string | null; name: string }, details: Record<string, unknown>): Promise<void> {
     const column = INCIDENT_TIME[to];
     const move = to === 'sent' ? { from: 'new', to: 'dispatched' } : to === 'on_scene' ? { from: 'dispatched', to: 'on_scene' } : null;
-    if (column) await t.repo.incidentStep(cue.incidentId, column, new Date(), move);
+    if (column) {
+      await t.repo.incidentStep(cue.incidentId, column, new Date(), move);
+      const row = await createIncidentRepository(t.db).get(cue.incidentId);
+      if (row) {
+        await t.emit('incidents', 'incident.updated', { incident: wire(summaryOf(row)) });
+        await t.emit(`incident:${row.id}`, 'incident.updated', { incident: wire(incidentOf(row)) });
+      }
+    }
     const entry = await t.repo.timeline(cue.incidentId, actor, `cue.${to}`, { cueId: cue.id, unit: cue.unitCallSign, ...details });
     await t.emit(`incident:${cue.incidentId}`, 'incident.timeline', {
       entry: { id: entry.id, at: entry.at.toISOString(), actorName: actor.name, kind: `cue.${to}`, details: { cueId: cue.id, unit: cue.unitCallSign, ...details } },
@@ -366,16 +375,18 @@ export function createLinkageService(ctx: ConsoleContext) {
   }
 
   /** A unit that got its active cue meanwhile trips the one-active-cue index: the same 409 as the rule. */
-  const busyRace = (err: unknown) => (err as { constraint?: string }).constraint === 'cues_active_unit_idx'
-    ? conflict('the unit holds an active cue: reassign or finish it first', { code: 'linkage.unit_busy', params: { rule: 'one active cue per unit' } })
-    : err;
+  async function busyRace(err: unknown, unitId: string): Promise<unknown> {
+    if ((err as { constraint?: string }).constraint !== 'cues_active_unit_idx') return err;
+    const callSign = (await repo.unit(unitId, cfg.staleSeconds))?.callSign ?? '';
+    return conflict(`${callSign} holds an active cue: reassign or finish it first`, { code: 'linkage.unit_busy', params: { callSign, rule: 'one active cue per unit' } });
+  }
 
   async function sendCue(actor: Principal, incidentId: string, b: CueInput, meta: ReqMeta, ring: number | null = null): Promise<Cue> {
     const cameraIds = await checkCueInput(b);
     let cueId = '';
     try {
       await inTx(async (t) => { cueId = await sendIn(t, actor, incidentId, b, cameraIds, meta, ring); });
-    } catch (err) { throw busyRace(err); }
+    } catch (err) { throw await busyRace(err, b.unitId); }
     return cueOf(cueId, actor);
   }
 
@@ -445,7 +456,7 @@ export function createLinkageService(ctx: ConsoleContext) {
         await cueChanged(t, cueId, 'cue.updated', actor);
         await unitChanged(t, cue.unitId);
       });
-    } catch (err) { throw busyRace(err); }
+    } catch (err) { throw await busyRace(err, unitId); }
     return cueOf(nextId, actor);
   }
 

@@ -1,6 +1,6 @@
 import { watch } from 'vue'
 import { createRouter, createWebHistory, type RouteLocationRaw } from 'vue-router'
-import { AUDITOR_ROLES, CONTROL_ROOM_ROLES, EXPORT_ROLES, WALL_ROLES, useSessionStore } from './stores/session.ts'
+import { AUDITOR_ROLES, CONTROL_ROOM_ROLES, EXPORT_ROLES, PATROL_ROLES, STATS_ROLES, UNIT_ROLES, WALL_ROLES, useSessionStore } from './stores/session.ts'
 import { i18n } from './i18n/index.ts'
 import type { Role } from './api/auth.ts'
 
@@ -25,10 +25,28 @@ export const router = createRouter({
       meta: { public: true, titleKey: 'login.title' },
     },
     {
+      // The patrol phone (390×844, one hand): its own layout, no console navigation.
+      path: '/patrol',
+      name: 'patrol',
+      component: () => import('./pages/PatrolPage.vue'),
+      meta: { titleKey: 'nav.patrol', roles: PATROL_ROLES },
+    },
+    {
       path: '/',
       component: () => import('./layouts/ConsoleLayout.vue'),
       children: [
-        { path: '', redirect: { name: 'devices' } },
+        {
+          // The start page: the patrol phone for a user who is only a patrol officer, the device list otherwise.
+          // A guard, not a redirect: redirects run before the session is loaded.
+          path: '',
+          name: 'home',
+          component: { render: () => null },
+          beforeEnter: async () => {
+            const session = useSessionStore()
+            const user = await session.ensureLoaded()
+            return user && user.roles.length > 0 && user.roles.every((r) => r === 'patrol') ? { name: 'patrol' } : { name: 'devices' }
+          },
+        },
         {
           path: 'wall',
           name: 'wall',
@@ -65,6 +83,24 @@ export const router = createRouter({
           name: 'alarms',
           component: () => import('./pages/AlarmsPage.vue'),
           meta: { titleKey: 'nav.alarms', roles: CONTROL_ROOM_ROLES },
+        },
+        {
+          path: 'units',
+          name: 'units',
+          component: () => import('./pages/UnitsPage.vue'),
+          meta: { titleKey: 'nav.units', roles: UNIT_ROLES },
+        },
+        {
+          path: 'stats',
+          name: 'stats',
+          component: () => import('./pages/StatsPage.vue'),
+          meta: { titleKey: 'nav.stats', roles: STATS_ROLES },
+        },
+        {
+          path: 'stats/brief',
+          name: 'stats-brief',
+          component: () => import('./pages/DailyBriefPage.vue'),
+          meta: { titleKey: 'stats.brief.title', roles: STATS_ROLES },
         },
         {
           path: 'admin/audit',

@@ -9,7 +9,7 @@
 import { computed, onBeforeUnmount, onMounted, ref, type Ref } from 'vue'
 import { useI18n } from 'vue-i18n'
 import Hls, { type ErrorData, type HlsConfig } from 'hls.js'
-import { getStream, startLive, type LiveTicket, type SessionInfo } from '../api/media.ts'
+import { getStream, startLive, type LiveRequest, type LiveTicket, type SessionInfo } from '../api/media.ts'
 import {
   followedSession,
   followStep,
@@ -71,11 +71,17 @@ export interface LivePlaybackOptions {
    */
   mediaRecovery: 'escalate' | 'once'
   pollMs: number
+  /** How to start (or join) live view; default POST /api/devices/:id/live (the patrol phone: its own path). */
+  startLive?: (deviceId: string, req: LiveRequest) => Promise<LiveTicket>
+  /** How to read the session's state; default GET /api/devices/:id/stream. */
+  getStream?: (deviceId: string, stream: StreamName) => Promise<{ session: SessionInfo | null }>
 }
 
 export function useLivePlayback(opts: LivePlaybackOptions) {
   const { t } = useI18n()
   const { root, video } = opts
+  const begin = (id: string, req: LiveRequest) => (opts.startLive ?? startLive)(id, req)
+  const look = (id: string, stream: StreamName) => (opts.getStream ?? getStream)(id, stream)
 
   const error = ref<string | null>(null)
   const errorDetail = ref<string | null>(null)
@@ -158,7 +164,7 @@ export function useLivePlayback(opts: LivePlaybackOptions) {
     const waitMs = wasFollowing ? Math.max(REOPEN_WAIT_MS, opts.waitMs) : opts.waitMs
     try {
       let choice: { stream: StreamName; why: StreamWhy | null } = pickStream(id, size) ?? { stream: opts.firstStream?.() ?? 'main', why: null }
-      let next = await startLive(id, { stream: choice.stream, waitMs })
+      let next = await begin(id, { stream: choice.stream, waitMs })
       if (mine !== generation) return
       learnTicket(id, next)
       // A camera without a sub stream of its own is served its main stream wherever sub was asked for.
@@ -166,7 +172,7 @@ export function useLivePlayback(opts: LivePlaybackOptions) {
       // The first answer lists the camera's streams: ask again when another one suits this view.
       const better = pickStream(id, size)
       if (better && better.stream !== choice.stream) {
-        next = await startLive(id, { stream: better.stream, waitMs })
+        next = await begin(id, { stream: better.stream, waitMs })
         if (mine !== generation) return
         learnTicket(id, next)
       }
@@ -208,7 +214,7 @@ export function useLivePlayback(opts: LivePlaybackOptions) {
     followTimer = undefined
     let next: SessionInfo | null
     try {
-      next = ours((await getStream(id, chosen.value.stream)).session)
+      next = ours((await look(id, chosen.value.stream)).session)
     } catch {
       if (mine === generation) follow(id)
       return
@@ -271,7 +277,7 @@ export function useLivePlayback(opts: LivePlaybackOptions) {
       video: v,
       wsUrl: next.wsUrl,
       renew: async () => {
-        const fresh = await startLive(id, { stream })
+        const fresh = await begin(id, { stream })
         if (p === lowlat) {
           ticket = fresh
           session.value = fresh.session
@@ -360,7 +366,7 @@ export function useLivePlayback(opts: LivePlaybackOptions) {
     const id = opts.deviceId()
     if (id === null || transport.value !== 'hls') return
     try {
-      const next = await startLive(id, { stream: chosen.value.stream })
+      const next = await begin(id, { stream: chosen.value.stream })
       if (mine !== generation) return
       session.value = next.session
       if (hls && ticket && samePlaylist(ticket.url, next.url)) {
@@ -421,7 +427,7 @@ export function useLivePlayback(opts: LivePlaybackOptions) {
     const id = opts.deviceId()
     if (!opts.canPoll() || id === null || document.hidden || following.value) return
     try {
-      const res = await getStream(id, chosen.value.stream)
+      const res = await look(id, chosen.value.stream)
       if (following.value || id !== opts.deviceId()) return
       const s = ours(res.session)
       if (!s) return

@@ -5,6 +5,9 @@ import * as wallMessages from './features/wall.ts'
 import * as mapMessages from './features/map.ts'
 import * as alarmsMessages from './features/alarms.ts'
 import * as adminMessages from './features/admin.ts'
+import * as linkageMessages from './features/linkage.ts'
+import * as patrolMessages from './features/patrol.ts'
+import * as statsMessages from './features/stats.ts'
 
 const en: MessageSchema = {
   app: {
@@ -24,6 +27,9 @@ const en: MessageSchema = {
     alarms: 'Alarms',
     adminAudit: 'Audit log',
     adminSites: 'Sites',
+    units: 'Patrol units',
+    stats: 'Incident analysis',
+    patrol: 'Patrol view',
   },
   header: {
     language: 'Language',
@@ -658,6 +664,9 @@ const en: MessageSchema = {
   map: mapMessages.en,
   alarms: alarmsMessages.en,
   admin: adminMessages.en,
+  linkage: linkageMessages.en,
+  patrol: patrolMessages.en,
+  stats: statsMessages.en,
 }
 
 export default en

@@ -5,6 +5,9 @@ import * as wallMessages from './features/wall.ts'
 import * as mapMessages from './features/map.ts'
 import * as alarmsMessages from './features/alarms.ts'
 import * as adminMessages from './features/admin.ts'
+import * as linkageMessages from './features/linkage.ts'
+import * as patrolMessages from './features/patrol.ts'
+import * as statsMessages from './features/stats.ts'
 
 const zhCN = {
   app: {
@@ -24,6 +27,9 @@ const zhCN = {
     alarms: '报警',
     adminAudit: '审计日志',
     adminSites: '组织机构',
+    units: '巡逻力量',
+    stats: '警情分析',
+    patrol: '巡逻终端',
   },
   header: {
     language: '语言',
@@ -658,6 +664,9 @@ const zhCN = {
   map: mapMessages.zhCN,
   alarms: alarmsMessages.zhCN,
   admin: adminMessages.zhCN,
+  linkage: linkageMessages.zhCN,
+  patrol: patrolMessages.zhCN,
+  stats: statsMessages.zhCN,
 }
 
 export type MessageSchema = typeof zhCN

@@ -1,7 +1,7 @@
 import type { Component } from 'vue'
-import { Bell, Document, FolderChecked, Grid, Location, OfficeBuilding, Search, Tickets, Timer, User, VideoCamera } from '@element-plus/icons-vue'
+import { Bell, DataAnalysis, Document, FolderChecked, Grid, Location, OfficeBuilding, Search, Tickets, Timer, User, VideoCamera, Van } from '@element-plus/icons-vue'
 import type { Role } from '../api/auth.ts'
-import { AUDITOR_ROLES, CONTROL_ROOM_ROLES, EXPORT_ROLES, WALL_ROLES } from '../stores/session.ts'
+import { AUDITOR_ROLES, CONTROL_ROOM_ROLES, EXPORT_ROLES, STATS_ROLES, UNIT_ROLES, WALL_ROLES } from '../stores/session.ts'
 
 export interface NavItem {
   /** Route name; also the data-test suffix (nav-devices). */
@@ -14,13 +14,14 @@ export interface NavItem {
   section?: string
 }
 
-// Later pages (联动, 统计) add their entry here.
 export const NAV_ITEMS: NavItem[] = [
   { name: 'wall', labelKey: 'nav.wall', icon: Grid, roles: WALL_ROLES },
   { name: 'map', labelKey: 'nav.map', icon: Location, roles: CONTROL_ROOM_ROLES },
   { name: 'incidents', labelKey: 'nav.incidents', icon: Tickets, roles: CONTROL_ROOM_ROLES },
   { name: 'search', labelKey: 'nav.search', icon: Search, roles: CONTROL_ROOM_ROLES },
   { name: 'alarms', labelKey: 'nav.alarms', icon: Bell, roles: CONTROL_ROOM_ROLES },
+  { name: 'units', labelKey: 'nav.units', icon: Van, roles: UNIT_ROLES },
+  { name: 'stats', labelKey: 'nav.stats', icon: DataAnalysis, roles: STATS_ROLES },
   { name: 'devices', labelKey: 'nav.devices', icon: VideoCamera },
   { name: 'exports', labelKey: 'nav.exports', icon: FolderChecked, roles: EXPORT_ROLES },
   { name: 'users', labelKey: 'nav.users', icon: User, roles: ['admin'] },

@@ -17,6 +17,12 @@ export const WALL_ROLES: Role[] = ['admin', 'supervisor', 'monitor']
 export const INVESTIGATOR_ROLES: Role[] = ['admin', 'monitor', 'investigator']
 /** Read the audit log (AUDITORS). */
 export const AUDITOR_ROLES: Role[] = ['admin', 'supervisor']
+/** Statistics (警情分析) and the daily brief: supervisors and admins. */
+export const STATS_ROLES: Role[] = ['admin', 'supervisor']
+/** Patrol units (巡逻力量) and the linkage: the control room reads them; monitors cue, admins manage. */
+export const UNIT_ROLES: Role[] = ['admin', 'supervisor', 'monitor']
+/** The patrol mobile view (巡逻终端). */
+export const PATROL_ROLES: Role[] = ['patrol']
 
 export const useSessionStore = defineStore('session', () => {
   const user = ref<User | null>(null)

@@ -16,8 +16,10 @@ import * as realtime from './realtime.ts'
 import * as sites from './sites.ts'
 import * as map from './map.ts'
 import * as audit from './audit.ts'
+import * as linkage from './linkage.ts'
+import * as stats from './stats.ts'
 
-const features = [identity, devices, media, onvif, jobs, snapshots, evidence, retention, incidents, search, wall, alarms, realtime, sites, map, audit]
+const features = [identity, devices, media, onvif, jobs, snapshots, evidence, retention, incidents, search, wall, alarms, realtime, sites, map, audit, linkage, stats]
 
 export const apiErrorsZhCN = Object.assign({}, common.zhCN, ...features.map((f) => f.zhCN))
 export const apiErrorsEn = Object.assign({}, common.en, ...features.map((f) => f.en))
