@@ -85,6 +85,20 @@ describe('login and sessions', () => {
   });
 });
 
+describe('session touches', () => {
+  it('marks a session seen at most once a minute, not on every request', async () => {
+    const { cookie, userId } = await loginAs(app, platform, ['monitor']);
+    const seen = async () => (await platform.pool.query('SELECT last_seen_at FROM sessions WHERE user_id = $1', [userId])).rows[0].last_seen_at as Date;
+    await platform.pool.query(`UPDATE sessions SET last_seen_at = now() - interval '2 minutes' WHERE user_id = $1`, [userId]);
+    const old = await seen();
+    expect((await app.inject({ method: 'GET', url: '/api/auth/me', headers: { cookie } })).statusCode).toBe(200);
+    const touched = await seen();
+    expect(touched.getTime()).toBeGreaterThan(old.getTime() + 60_000);
+    for (let i = 0; i < 3; i++) expect((await app.inject({ method: 'GET', url: '/api/auth/me', headers: { cookie } })).statusCode).toBe(200);
+    expect((await seen()).getTime()).toBe(touched.getTime());
+  });
+});
+
 describe('roles on every route family', () => {
   // `status`: what an allowed role gets back (the guard let it through and the route answered).
   const cases: { method: 'GET' | 'POST' | 'PATCH' | 'DELETE'; url: string; allowed: string[]; status: number; payload?: unknown }[] = [
