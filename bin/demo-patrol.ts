@@ -85,7 +85,7 @@ export async function startDemoPatrol(platform: Platform, seed: boolean): Promis
     });
     const stored = await repo.insertFixes(fixes);
     if (stored.length) {
-      await eventLog.append('units', 'unit.positions', {
+      await eventLog.publishEphemeral('units', 'unit.positions', {
         positions: stored.map((f) => ({ unitId: f.unitId, lat: f.lat, lon: f.lon, heading: f.heading, speed: f.speed, at: f.at.toISOString(), source: f.source })),
       });
     }

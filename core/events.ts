@@ -30,6 +30,12 @@ export interface EventLog {
   append(topic: string, kind: string, payload: Record<string, unknown>, db?: Queryable): Promise<RealtimeEvent>;
   /** Publish an event appended inside a transaction, after that transaction committed. */
   publishAfterCommit(event: RealtimeEvent): Promise<void>;
+  /**
+   * Publish an event that is stale as soon as a newer one exists (unit positions): it takes its id
+   * from the events' own sequence, so it orders with every other event, but no row is written and
+   * no replay carries it; a client that reconnects reloads the current state instead.
+   */
+  publishEphemeral(topic: string, kind: string, payload: Record<string, unknown>): Promise<RealtimeEvent>;
   /** Events after `afterId` on any of `topics` (oldest first), at most `limit`. */
   since(afterId: number, topics: readonly string[], limit: number): Promise<RealtimeEvent[]>;
   /** The newest event id (0 when none): a fresh client starts from here. */
@@ -57,6 +63,12 @@ export function createEventLog(opts: { db: Queryable; bus: EventBus }): EventLog
       return event;
     },
     publishAfterCommit: publish,
+    async publishEphemeral(topic, kind, payload) {
+      const { rows } = await db.query<{ id: string; at: Date }>(`SELECT nextval(pg_get_serial_sequence('events', 'id')) AS id, now() AS at`);
+      const event: RealtimeEvent = { id: Number(rows[0]!.id), at: rows[0]!.at.toISOString(), topic, kind, payload };
+      await publish(event);
+      return event;
+    },
     async since(afterId, topics, limit) {
       if (topics.length === 0) return [];
       const { rows } = await db.query<Row>(

@@ -488,7 +488,7 @@ describe('who may call what', () => {
   });
 
   it('purges GPS fixes past their retention with the maintenance job', async () => {
-    await platform.pool.query(`INSERT INTO unit_positions (unit_id, at, lat, lon, source) VALUES ($1, now() - interval '400 days', 30, 120, 'phone')`, [unit1.id]);
+    await platform.pool.query(`INSERT INTO unit_positions (unit_id, at, received_at, lat, lon, source) VALUES ($1, now() - interval '400 days', now() - interval '399 days', 30, 120, 'phone')`, [unit1.id]);
     const family = createMaintenanceFamily({ platform });
     const r = await (family.handlers['tracks.purge'] as () => Promise<{ deleted: number }>)();
     expect(r.deleted).toBe(1);

@@ -54,7 +54,8 @@ export function createUnitLimiter(rate: number) {
  * GPS ingest: fixes from phones and vehicle terminals are checked one by one (a bad fix does not
  * lose the good ones), written in group commits (one INSERT for every request of the last 25 ms,
  * each request answered once its fixes are stored), and fanned out to the control room as one
- * `unit.positions` event per 200 ms with the newest fix of each unit that moved.
+ * `unit.positions` event per 200 ms with the newest fix of each unit that moved (ephemeral: no event
+ * row, no replay; a console that reconnects reloads GET /api/units).
  */
 export function createPositionIngest(deps: { repo: LinkageRepository; eventLog: EventLog; log: Logger; maxPerSecond: number }) {
   const limiter = createUnitLimiter(deps.maxPerSecond);
@@ -96,7 +97,7 @@ export function createPositionIngest(deps: { repo: LinkageRepository; eventLog: 
     if (moved.size === 0) return;
     const positions = [...moved.values()].map((f) => ({ unitId: f.unitId, lat: f.lat, lon: f.lon, heading: f.heading, speed: f.speed, at: f.at.toISOString(), source: f.source }));
     moved.clear();
-    await deps.eventLog.append('units', 'unit.positions', { positions }).catch((err: unknown) => deps.log.warn({ err }, 'could not fan out unit positions'));
+    await deps.eventLog.publishEphemeral('units', 'unit.positions', { positions }).catch((err: unknown) => deps.log.warn({ err }, 'could not fan out unit positions'));
   }
 
   return {

@@ -194,8 +194,14 @@ export function createLinkageRepository(db: Queryable) {
       return rows.map((r) => ({ at: r.at, lat: r.lat, lon: r.lon, heading: r.heading, speed: r.speed, source: r.source }));
     },
 
+    /**
+     * Delete fixes older than `days`. A fix is stored at most 24 h after it was taken (positions.ts
+     * MAX_AGE_MS), so every such row was received before the cutoff plus a day: that bound lets the
+     * BRIN index on received_at skip the rest of the table.
+     */
     async purgeTrack(days: number): Promise<number> {
-      const { rowCount } = await db.query('DELETE FROM unit_positions WHERE at < now() - make_interval(days => $1)', [days]);
+      const { rowCount } = await db.query(
+        `DELETE FROM unit_positions WHERE at < now() - make_interval(days => $1) AND received_at < now() - make_interval(days => $1) + interval '1 day'`, [days]);
       return rowCount ?? 0;
     },
 

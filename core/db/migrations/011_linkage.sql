@@ -53,8 +53,9 @@ CREATE UNIQUE INDEX duty_shifts_open_user_idx ON duty_shifts (user_id) WHERE end
 CREATE INDEX duty_shifts_unit_idx ON duty_shifts (unit_id, started_at DESC);
 
 -- GPS tracks, kept linkage.trackRetentionDays. `at` is the fix's own time (queued fixes arrive late).
+-- The busiest table of the linkage (a terminal reports every few seconds): one index, the key a
+-- track is read by and duplicates are refused by, and a BRIN on the time the purge deletes by.
 CREATE TABLE unit_positions (
-  id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   unit_id     uuid NOT NULL REFERENCES patrol_units(id) ON DELETE CASCADE,
   at          timestamptz NOT NULL,
   received_at timestamptz NOT NULL DEFAULT now(),
@@ -64,9 +65,9 @@ CREATE TABLE unit_positions (
   speed       double precision CHECK (speed >= 0),
   accuracy    double precision CHECK (accuracy >= 0),
   source      text NOT NULL CHECK (source IN ('phone','terminal')),
-  UNIQUE (unit_id, at)
+  PRIMARY KEY (unit_id, at)
 );
-CREATE INDEX unit_positions_at_idx ON unit_positions (at);
+CREATE INDEX unit_positions_received_brin ON unit_positions USING brin (received_at);
 
 -- Cues (监巡指令): received → en_route → on_scene → done, or cancelled / reassigned.
 CREATE TABLE cues (
