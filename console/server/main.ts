@@ -39,6 +39,7 @@ import { incidentRoutes } from './incidents/routes.ts';
 import { searchRoutes } from './search/routes.ts';
 import { mapRoutes } from './map/routes.ts';
 import { wallRoutes } from './wall/routes.ts';
+import { statsRoutes } from './stats/routes.ts';
 import { siteRoutes } from '../../gateway/sites/routes.ts';
 import { startLinkageBackground } from './linkage/background.ts';
 import { patrolRoutes } from './linkage/patrol-routes.ts';
@@ -125,6 +126,7 @@ export async function buildConsole(platform: Platform): Promise<App> {
   await app.register(searchRoutes, { ctx });
   await app.register(mapRoutes, { ctx });
   await app.register(wallRoutes, { ctx });
+  await app.register(statsRoutes, { ctx });
   await app.register(linkageRoutes, { ctx, linkage });
   await app.register(patrolRoutes, { ctx, linkage, positions });
   let stopLinkage: (() => Promise<void>) | null = null;
