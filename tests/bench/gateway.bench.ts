@@ -4,6 +4,7 @@ import { benchLowLatency } from './gateway-lowlat.ts';
 import { playerLatency, playerMedian, playerNote } from './gateway-player.ts';
 import { benchHevcCopy, benchWatched, HEVC_TARGETS, WATCHED_TARGETS } from './gateway-ramps.ts';
 import { encodedSource, sourceNote } from './gateway-source.ts';
+import { benchTranscode } from './gateway-transcode.ts';
 import { api, startStack, startViewing, waitForLeases, withSimStack, type Ctx } from './gateway-stack.ts';
 import type { BenchResult } from './run.ts';
 import { percentile, type BenchStep } from './helpers.ts';
@@ -38,6 +39,8 @@ const SOLO_STEPS: Record<string, { step: BenchStep; targets: BenchResult['target
   hevc: { step: benchHevcCopy, targets: HEVC_TARGETS },
   gop4: { step: benchGop4, targets: {} },
   watched: { step: benchWatched, targets: WATCHED_TARGETS },
+  // transcode_cpu_pct_per_session (and transcode_sessions_max): report only, no target (gateway-transcode.ts).
+  transcode: { step: benchTranscode, targets: {} },
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (v: number[]) => percentile(v, 50);
