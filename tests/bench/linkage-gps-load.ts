@@ -21,6 +21,8 @@ interface Plan {
   warmupSeconds: number;
   seconds: number;
   sockets: number;
+  /** Fixes per unit per second (a terminal sends 1; more shows the headroom). */
+  rate: number;
 }
 
 interface Sent { t0: number; /** When it was written to a connection (the POST's start); NaN while it waits for one. */ tw: number; unit: number; inWindow: boolean; status: number; accepted: number; ackMs: number; receipts: number }
@@ -149,7 +151,8 @@ function post(i: number): void {
   }, () => { inFlight--; errors++; });
 }
 
-// Open loop: fix k is due at start + k × (1000 / n) ms and goes to unit k mod n (each unit once a second).
+// Open loop: fix k is due at start + k × (1000 / (n × rate)) ms and goes to unit k mod n (each unit `rate` times a second).
+const every = 1000 / (n * (plan.rate || 1));
 const start = performance.now();
 const warmEnd = start + plan.warmupSeconds * 1000;
 const end = warmEnd + plan.seconds * 1000;
@@ -160,8 +163,8 @@ await new Promise<void>((resolve) => {
     const now = performance.now();
     if (!windowOpen && now >= warmEnd && now < end) { windowOpen = true; say({ phase: 'measure' }); }
     if (now >= end) { windowOpen = false; say({ phase: 'done' }); resolve(); return; }
-    while (start + (k * 1000) / n <= now) {
-      behindMax = Math.max(behindMax, now - (start + (k * 1000) / n));
+    while (start + k * every <= now) {
+      behindMax = Math.max(behindMax, now - (start + k * every));
       post(k % n);
       k++;
     }

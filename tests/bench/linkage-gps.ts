@@ -28,6 +28,8 @@ const SECONDS = Number(process.env.SKYNET_BENCH_GPS_SECONDS ?? 30);
 const WARMUP_S = 5;
 /** Keep-alive connections the terminals share (a real site has one per terminal; the box has 2 cores). */
 const SOCKETS = Number(process.env.SKYNET_BENCH_GPS_SOCKETS ?? 256);
+/** Fixes per terminal per second: 1 as a terminal sends; SKYNET_BENCH_GPS_RATE=1.5 offers 3,000/s to show the headroom past the target. */
+const RATE = Number(process.env.SKYNET_BENCH_GPS_RATE ?? 1);
 
 interface Dist { n: number; p50: number; p95: number; p99: number; max: number }
 interface LoadResult {
@@ -76,7 +78,7 @@ export async function benchGps(): Promise<{ metrics: { gps_updates_per_s: number
         }
       });
       proc.stdin!.write(`${JSON.stringify({
-        base, consoles: cookies, warmupSeconds: WARMUP_S, seconds: SECONDS, sockets: SOCKETS,
+        base, consoles: cookies, warmupSeconds: WARMUP_S, seconds: SECONDS, sockets: SOCKETS, rate: RATE,
         units: unitIds.map((id, i) => ({ id, auth: terminalAuth(terminals, i), lat: starts[i]!.lat, lon: starts[i]!.lon })),
       })}\n`);
     });
@@ -96,7 +98,7 @@ export async function benchGps(): Promise<{ metrics: { gps_updates_per_s: number
       metrics: { gps_updates_per_s: round(r.acceptedPerS), gps_fanout_p95_ms: round(r.fanout.p95) },
       notes: [
         scaleNote(),
-        `${UNITS} terminals × 1 fix/s (offered ${round(r.offeredPerS)}/s) over ${SOCKETS} keep-alive HTTP/1.1 connections (the generator writes and reads them on raw sockets, one request at a time each), ${r.consoles} consoles on 'units'; ${WARMUP_S} s warm-up, ${SECONDS} s measured; linkage.maxFixesPerSecond ${config.linkage.maxFixesPerSecond} per unit (default)`,
+        `${UNITS} terminals × ${RATE} fix/s (offered ${round(r.offeredPerS)}/s) over ${SOCKETS} keep-alive HTTP/1.1 connections (the generator writes and reads them on raw sockets, one request at a time each), ${r.consoles} consoles on 'units'; ${WARMUP_S} s warm-up, ${SECONDS} s measured; linkage.maxFixesPerSecond ${config.linkage.maxFixesPerSecond} per unit (default)`,
         `acknowledged in the window: ${round(r.acksPerS)}/s, accepted ${round(r.acceptedPerS)} fixes/s; answers ${ok} × 200, ${s429} × 429 (linkage.gps_flood), other ${other}; ${r.errors} requests lost to a closed connection (${r.reconnects} reconnects); at most ${r.maxInFlight} requests in flight, ${r.leftInFlight} unanswered 10 s after the end; the sender fell at most ${round(r.behindMaxMs)} ms behind its schedule; ${r.queued.n ? `${r.queued.n} requests waited for a free connection (p95 ${round(r.queued.p95)} ms, max ${round(r.queued.max)} ms), not counted in the times below, which start at the POST's write` : 'no request waited for a free connection'}`,
         `POST /api/gps/fixes answer (start → acknowledged, group commit every 25 ms): p50 ${round(r.ack.p50)} ms, p95 ${round(r.ack.p95)} ms, p99 ${round(r.ack.p99)} ms, max ${round(r.ack.max)} ms; ${Math.round(r.ackBytes / Math.max(1, r.acksTotal))} bytes per answer`,
         `fan-out (fix POST start → a console's unit.positions frame with that unit and fix time; batched every 200 ms): p50 ${round(r.fanout.p50)} ms, p95 ${round(r.fanout.p95)} ms, p99 ${round(r.fanout.p99)} ms, max ${round(r.fanout.max)} ms over ${r.fanout.n.toLocaleString('en')} receipts; of ${r.acceptedInWindow.toLocaleString('en')} accepted fixes × ${r.consoles} consoles = ${expected.toLocaleString('en')} expected receipts, ${(expected - r.receiptsOfAccepted).toLocaleString('en')} lost (${r.neverHeard} fixes heard by no console)`,
