@@ -159,4 +159,10 @@ function checkCrossFields(config: Config, origin: Map<string, string>): void {
   if (config.gateway.internalPort !== 0 && config.gateway.internalPort === config.gateway.port) {
     throw new ConfigError('gateway.internalPort', config.gateway.internalPort, 'a port different from gateway.port', origin.get('gateway.internalPort') ?? 'configuration');
   }
+  for (const field of ['ringRadiiMeters', 'responseTargetsSeconds'] as const) {
+    const [a, b, c] = config.linkage[field];
+    if (!(a < b && b < c)) {
+      throw new ConfigError(`linkage.${field}`, JSON.stringify(config.linkage[field]), 'three increasing numbers (管控圈 < 防控圈 < 封控圈; 1 < 3 < 5 minutes)', origin.get(`linkage.${field}`) ?? 'configuration');
+    }
+  }
 }

@@ -281,6 +281,8 @@ export const ENV_MAP: Record<string, string> = {
   SKYNET_REALTIME_MAX_MESSAGES_PER_SECOND: 'realtime.maxMessagesPerSecond',
   SKYNET_RECORDING_GAP_SECONDS: 'alarms.recordingGapSeconds',
   SKYNET_MAP_TILE_URL: 'map.tileUrl',
+  SKYNET_CUE_ACK_TIMEOUT_SECONDS: 'linkage.ackTimeoutSeconds',
+  SKYNET_ROUTING_URL: 'linkage.routingUrl',
   SKYNET_MAP_ATTRIBUTION: 'map.attribution',
   SKYNET_SECRET_KEY: 'secrets.key',
   SKYNET_SERVICE_TOKEN: 'secrets.serviceToken',

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -37,6 +37,21 @@ describe('configuration', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toContain(message);
     expect((error as Error).message).not.toContain('\n');
+  });
+
+  it('refuses rings or response targets that do not increase, and takes the linkage from skynet.yaml', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'skynet-config-'));
+    const file = join(dir, 'skynet.yaml');
+    writeFileSync(file, 'linkage:\n  ringRadiiMeters: [3000, 1000, 5000]\n');
+    let error: unknown;
+    try { loadConfig({ env: { SKYNET_CONFIG: file }, file: undefined }); } catch (err) { error = err; }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain('linkage.ringRadiiMeters = "[3000,1000,5000]"');
+    expect((error as Error).message).toContain('three increasing numbers');
+    writeFileSync(file, 'linkage:\n  ringRadiiMeters: [500, 2000, 4000]\n  ackTimeoutSeconds: 30\n');
+    const c = loadConfig({ env: { SKYNET_CONFIG: file, SKYNET_ROUTING_URL: 'http://osrm.gov.local:5000' }, file: undefined });
+    expect(c.linkage).toMatchObject({ ringRadiiMeters: [500, 2000, 4000], ackTimeoutSeconds: 30, routingUrl: 'http://osrm.gov.local:5000', responseTargetsSeconds: [60, 180, 300] });
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('reads skynet.yaml, and the environment wins over it', () => {
