@@ -225,6 +225,16 @@ describe('incidents in the control room', () => {
     expect(await page.$('[data-test=incident-transition][data-status=on_scene]')).not.toBeNull();
     expect((await platform.pool.query('SELECT status FROM incidents WHERE id = $1', [created.id])).rows[0].status).toBe('dispatched');
     await page.waitForSelector('[data-test=timeline-entry][data-kind=status]');
+
+    // 结案: closing asks whether video helped (视频协助破案), stored for the statistics
+    await platform.pool.query(`UPDATE incidents SET status = 'resolved', version = version + 1 WHERE id = $1`, [created.id]);
+    await page.reload();
+    await page.click('[data-test=incident-transition][data-status=closed]');
+    await page.click('.el-message-box__btns .el-button--primary');
+    await page.waitForSelector('.el-message-box__title:has-text("视频协助破案")');
+    await page.click('.el-message-box__btns .el-button--primary');
+    await expect.poll(() => page.getAttribute('[data-test=incident-status]', 'data-status')).toBe('closed');
+    expect((await platform.pool.query('SELECT status, video_assisted FROM incidents WHERE id = $1', [created.id])).rows[0]).toEqual({ status: 'closed', video_assisted: true });
     await page.close();
   });
 
