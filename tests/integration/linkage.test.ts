@@ -295,6 +295,13 @@ describe('cues (监巡指令)', () => {
     expect(times.en_route_at.getTime()).toBeLessThanOrEqual(times.arrived_at.getTime());
     const timeline = (await ok(await call(staff.supervisor!, 'GET', `/api/incidents/${inc.id}/timeline`))).items.map((e: { kind: string }) => e.kind);
     expect(timeline).toEqual(expect.arrayContaining(['cue.sent', 'cue.received', 'cue.en_route', 'cue.on_scene']));
+    // The response times appear in the statistics: this unit arrived within the 1-minute target.
+    const from = new Date(Date.now() - 3600_000).toISOString();
+    const to = new Date(Date.now() + 60_000).toISOString();
+    const stats = await ok(await call(staff.supervisor!, 'GET', `/api/stats/response?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}&groupBy=unit`));
+    const mine = stats.groups.find((g: { key: string | null }) => g.key === unit1.id);
+    expect(mine).toMatchObject({ label: '巡01', dispatched: 1, arrived: 1, within: [1, 1, 1] });
+    expect(stats.targetsSeconds).toEqual([60, 180, 300]);
   });
 
   it('takes the report\'s photos by content only, and shows them to the control room and the unit', async () => {
