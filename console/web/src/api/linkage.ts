@@ -82,6 +82,8 @@ export interface Cue {
   snapshotId: string | null
   ring: number | null
   distanceM: number | null
+  /** Road ETA when the server gives one (a routing service configured and answering); absent or null otherwise. */
+  etaSeconds?: number | null
   createdByName: string
   sentAt: string
   ackDeadline: string

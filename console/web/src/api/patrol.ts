@@ -4,97 +4,12 @@
 import { ApiError, http, seg, type ErrorParams } from './http.ts'
 import type { LiveRequest, LiveTicket } from './media.ts'
 
-export type UnitKind = 'vehicle' | 'foot' | 'motorbike' | 'ebike'
-/** available: on duty and free; busy: holds an active cue; off_duty: no member on duty. */
-export type UnitState = 'available' | 'busy' | 'off_duty'
-export type CueStatus = 'sent' | 'received' | 'en_route' | 'on_scene' | 'done' | 'cancelled' | 'reassigned'
-/** The statuses a unit moves its cue through from the phone, in order. */
-export type UnitCueStep = 'received' | 'en_route' | 'on_scene' | 'done'
-export const UNIT_CUE_STEPS: UnitCueStep[] = ['received', 'en_route', 'on_scene', 'done']
+// The shapes the control room's side uses too (api/linkage.ts), named here for the phone's modules.
+import type { Cue, CuePhoto, CueStatus, Push, Unit, UnitCueStep } from './linkage.ts'
+export type { Cue, CueEvent, CuePhoto, CueStatus, Position as UnitPosition, Push, Unit, UnitCueStep, UnitKind, UnitMember, UnitState } from './linkage.ts'
+export { UNIT_CUE_STEPS } from './linkage.ts'
 /** Statuses in which a cue holds its unit (rules.ts ACTIVE_CUE). */
 export const ACTIVE_CUE_STATUSES: CueStatus[] = ['sent', 'received', 'en_route', 'on_scene']
-
-export interface UnitPosition {
-  lat: number
-  lon: number
-  heading: number | null
-  speed: number | null
-  at: string
-  source: 'phone' | 'terminal'
-}
-
-export interface UnitMember { userId: string; username: string; displayName: string; onDuty: boolean }
-
-export interface Unit {
-  id: string
-  callSign: string
-  kind: UnitKind
-  state: UnitState
-  stationId: string | null
-  stationName: string | null
-  /** The patrol grid (责任区), [lon, lat] points. */
-  grid: [number, number][] | null
-  gridName: string
-  terminalId: string | null
-  position: UnitPosition | null
-  /** The position is older than linkage.staleSeconds, or there is none. */
-  stale: boolean
-  onDutySince: string | null
-  members: UnitMember[]
-  activeCueId: string | null
-  disabled: boolean
-  version: number
-  updatedAt: string
-}
-
-export interface CueEvent {
-  at: string
-  actorName: string
-  from: CueStatus | null
-  to: CueStatus
-  override: boolean
-  reason: string
-}
-
-export interface CuePhoto { id: string; bytes: number; sha256: string; contentType: string; uploadedAt: string }
-
-export interface Cue {
-  id: string
-  incidentId: string
-  incidentNumber: string
-  incidentTitle: string
-  incidentAddress: string
-  incidentLat: number | null
-  incidentLon: number | null
-  unitId: string
-  unitCallSign: string
-  status: CueStatus
-  message: string
-  cameraIds: string[]
-  snapshotId: string | null
-  ring: number | null
-  distanceM: number | null
-  /** Road ETA when the server gives one (a routing service configured and answering); absent or null otherwise. */
-  etaSeconds?: number | null
-  createdByName: string
-  sentAt: string
-  ackDeadline: string
-  receivedAt: string | null
-  enRouteAt: string | null
-  onSceneAt: string | null
-  doneAt: string | null
-  cancelledAt: string | null
-  escalatedAt: string | null
-  report: string
-  reassignedTo: string | null
-  version: number
-  events: CueEvent[]
-  photos: CuePhoto[]
-  /** For a patrol user: the one next step. */
-  allowedSteps: CueStatus[]
-}
-
-export interface Push { id: string; unitId: string; deviceId: string; deviceName: string; cueId: string | null; pushedByName: string; pushedAt: string }
 
 export interface PatrolMe {
   /** The units I am a member of. */
