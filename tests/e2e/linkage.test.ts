@@ -43,7 +43,8 @@ const HERE = { lat: 30.274085, lon: 120.155070 };
 const south = (m: number) => ({ lat: HERE.lat - m / 111_195, lon: HERE.lon });
 
 beforeAll(async () => {
-  ({ platform, close } = await testPlatform({ 'health.intervalSeconds': 3600 }));
+  // Its own database: the proposals, rings and the gateway's leases must see only what this file makes.
+  ({ platform, close } = await testPlatform({ 'health.intervalSeconds': 3600 }, { ownDatabase: true }));
   await ensureWebBuilt({ info: () => {} });
   sim = await startSimulator({ cameras: [{ id: `e2e-linkage-${process.pid}`, name: '解放路口枪机', width: 320, height: 180, fps: 10 }], host: '127.0.0.1' });
   gateway = await startGateway(platform);

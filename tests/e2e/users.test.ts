@@ -35,7 +35,8 @@ async function login(page: Page, username: string, password: string) {
   await page.fill('[data-test=login-username]', username);
   await page.fill('[data-test=login-password]', password);
   await page.click('[data-test=login-submit]');
-  await page.waitForURL(/\/devices/);
+  // A patrol-only user starts on the phone view (/patrol), everyone else on the devices.
+  await page.waitForURL(/\/(devices|patrol)/);
 }
 
 const row = (page: Page, username: string) => page.locator('[data-test=user-table] tr', { hasText: username });
@@ -86,6 +87,8 @@ describe('user management in headless Chromium', () => {
   it('lets a user change their own password from the user menu', async () => {
     const page = await browser.newPage();
     await login(page, 'users-patrol', 'patrol-reset-pw');
+    expect(page.url()).toMatch(/\/patrol$/);
+    await page.goto(`${base}/devices`);
     expect(await page.$('[data-test=nav-users]')).toBeNull();
     await page.click('[data-test=user-menu]');
     await page.click('[data-test=change-password]');
@@ -104,7 +107,7 @@ describe('user management in headless Chromium', () => {
     await fresh.close();
     // The admin page stays closed to a patrol officer.
     await page.goto(`${base}/users`);
-    await page.waitForURL(/\/devices/);
+    await page.waitForURL(/\/patrol$/);
     await page.close();
   });
 });
