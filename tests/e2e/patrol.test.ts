@@ -97,6 +97,14 @@ describe('the patrol phone', () => {
     await page.waitForSelector(`[data-test=patrol-unit][data-unit-id="${unitId}"]`);
     await expectThumbButton(page, '[data-test=patrol-duty-on]');
     if (process.env.SKYNET_E2E_SHOTS) await page.screenshot({ path: `${process.env.SKYNET_E2E_SHOTS}/patrol-duty.png` });
+    // the officer's own password can be changed from the phone; the dialog fits its width
+    await page.tap('[data-test=patrol-change-password]');
+    const dialog = (await page.waitForSelector('[data-test=password-dialog]', { state: 'visible' }))!;
+    const box = (await dialog.boundingBox())!;
+    expect(box.x).toBeGreaterThanOrEqual(0);
+    expect(box.x + box.width).toBeLessThanOrEqual(VIEW.width);
+    await page.keyboard.press('Escape');
+    await page.waitForSelector('[data-test=password-dialog]', { state: 'hidden' });
     await page.click('[data-test=patrol-duty-on]');
     await page.waitForSelector('[data-test=patrol-standby]');
     expect((await api(monitor, 'GET', `/api/units/${unitId}`)).state).toBe('available');

@@ -2,6 +2,7 @@
 export const zhCN = {
   title: '巡逻终端',
   logout: '退出',
+  changePassword: '修改密码',
   connection: {
     open: '在线',
     connecting: '连接中',
@@ -114,6 +115,7 @@ export const zhCN = {
 export const en: typeof zhCN = {
   title: 'Patrol',
   logout: 'Sign out',
+  changePassword: 'Change password',
   connection: {
     open: 'Online',
     connecting: 'Connecting',
